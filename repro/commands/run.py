@@ -1,0 +1,40 @@
+"""Run the original program once and say, with evidence, whether join stalled.
+
+Prints the program's own PARENT:/CHILD: lines, then one verdict line. In the default fast
+mode a stall is proven from /proc and the run is stopped at once; --faithful lets the
+program's join(T) run out and measures it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from repro import harness, options, procfs
+from repro.records import Mode
+
+NAME = "run"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--size", type=options.size, default=1024 * 1024, help="payload bytes (default 1MiB)")
+    p.add_argument("--puts", type=int, default=1, help="send the payload as this many messages")
+    p.add_argument("--faithful", action="store_true", help="let join(T) time out instead of stopping at proof")
+    p.add_argument("--json", action="store_true", help="print the RunResult record as JSON")
+    options.add_program_options(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    spec = options.spec_from(args)
+    if spec.mode is Mode.FAST and not procfs.available():
+        print("joinstall run: note: no /proc here; falling back to timeout-based detection (--faithful)")
+        spec = options.spec_from(args, mode=Mode.FAITHFUL)
+    listener = None if args.json else print
+    result = harness.run(spec, listener=listener)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(f"VERDICT: {result.explanation}")
+        if result.diagnosis and result.diagnosis.get("text"):
+            print(result.diagnosis["text"])
+    return 0

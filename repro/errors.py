@@ -1,0 +1,41 @@
+"""Errors a user can act on, and the exit codes they map to (in one place: ``cli.main``)."""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    """What a joinstall command's exit status means."""
+
+    #: The command did its job (a stalled run that was diagnosed is a success too).
+    OK = 0
+    #: A measurement disagrees with its prediction (threshold, matrix): the CI guard tripped.
+    MISMATCH = 1
+    #: Bad input: a one-line message says what to change; nothing was started or written.
+    USAGE = 2
+    #: Ctrl-C: every process that was started has been reaped.
+    INTERRUPTED = 130
+
+
+class JoinstallError(Exception):
+    """Base class: ``str(err)`` says what happened, ``HELP_TEXT`` what to do next."""
+
+    HELP_TEXT = ""
+    exit_code = ExitCode.USAGE
+
+    def message(self) -> str:
+        text = str(self)
+        return f"{text}; {self.HELP_TEXT}" if self.HELP_TEXT else text
+
+
+class UsageError(JoinstallError):
+    """A bad option or argument."""
+
+
+class PlatformError(JoinstallError):
+    """The platform lacks something joinstall needs (``/proc``, an interpreter)."""
+
+
+class ResultsError(JoinstallError):
+    """A results file that is missing, empty, torn or from another configuration."""

@@ -1,0 +1,256 @@
+"""Run a target program in its own session, watch its tree from outside, decide, always reap."""
+
+from __future__ import annotations
+
+import collections
+import fcntl
+import json
+import math
+import os
+import re
+import selectors
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from repro import interpreters, procfs, reaper, variants
+from repro.errors import PlatformError, UsageError
+from repro.programs import seed
+from repro.records import Mode, RunResult, RunSpec, Timings
+from repro.verdict import StallEvidence, Verdict, classify, describe, prove_stall
+
+PROGRAMS = Path(__file__).parent / "programs"
+#: How often the tree is sampled. 5 ms keeps the time to proof near the time of an ok run.
+SAMPLE_INTERVAL = 0.005
+#: How long a blocked write must persist, unchanged, with every reader asleep, before we call
+#: the stall proven. Readers that sleep in the kernel cannot drain the pipe by themselves.
+PROOF_WINDOW = 0.02
+#: A run that outlives timeout + this is cut off as an error, so nothing can hang.
+GRACE = 30.0
+MAX_PUTS = 100_000
+_CHILD_PID = re.compile(r"^CHILD: PID is (\d+)")
+
+Listener = Callable[[str], None]
+
+
+def validate(spec: RunSpec) -> None:
+    """Reject a bad spec before anything is started (UsageError, one line)."""
+    if not 0 <= spec.size <= seed.MAX_SIZE:
+        raise UsageError(f"--size must be a whole number of bytes from 0 to {seed.MAX_SIZE:,} (256 MiB)")
+    if not (math.isfinite(spec.timeout) and spec.timeout > 0):
+        raise UsageError("--timeout must be a number of seconds greater than 0")
+    variants.get(spec.variant)
+    if not 1 <= spec.puts <= MAX_PUTS:
+        raise UsageError(f"--puts must be from 1 to {MAX_PUTS:,}")
+    if not (os.path.isfile(spec.shell) and os.access(spec.shell, os.X_OK)):
+        raise UsageError(f"shell {spec.shell} does not exist or is not executable; pass --shell /bin/sh")
+    interp = interpreters.probe(spec.python)
+    if spec.start_method is not None and spec.start_method not in interp.start_methods:
+        raise UsageError(
+            f"start method {spec.start_method!r} is not available in Python {interp.version};"
+            f" choose one of: {', '.join(interp.start_methods)}"
+        )
+    if spec.pipe_size:
+        check_pipe_size(spec.pipe_size)
+
+
+def check_pipe_size(size: int) -> int:
+    """Ask the kernel on a scratch pipe whether it accepts this capacity; return what it gives."""
+    r, w = os.pipe()
+    try:
+        fcntl.fcntl(w, procfs.F_SETPIPE_SZ, size)
+        return fcntl.fcntl(w, procfs.F_GETPIPE_SZ)
+    except OSError as exc:
+        raise UsageError(
+            f"the kernel refused pipe size {size} ({os.strerror(exc.errno or 0)}); use 4096 up to"
+            " /proc/sys/fs/pipe-max-size, or run with CAP_SYS_RESOURCE for more"
+        ) from None
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def program_argv(spec: RunSpec) -> list[str]:
+    argv = [
+        spec.python, "-u", str(PROGRAMS / f"{spec.program}.py"),
+        "--size", str(spec.size), "--timeout", repr(spec.timeout), "--variant", spec.variant,
+        "--shell", spec.shell, "--puts", str(spec.puts), "--pipe-size", str(spec.pipe_size),
+    ]  # fmt: skip
+    if spec.start_method:
+        argv += ["--start-method", spec.start_method]
+    return argv
+
+
+class _Watch:
+    """The state of one run while it goes: output lines, samples, evidence."""
+
+    def __init__(self, spec: RunSpec, listener: Listener | None) -> None:
+        self.spec = spec
+        self.listener = listener
+        self.lines: list[str] = []
+        self.stderr = b""
+        self.snaps: collections.deque[procfs.Snapshot] = collections.deque(maxlen=200)
+        self.evidence: StallEvidence | None = None
+        self.tree: list[int] = []
+        self.diagnosis: dict[str, Any] | None = None
+        self._partial = b""
+
+    def take(self, data: bytes) -> None:
+        *done, self._partial = (self._partial + data).split(b"\n")
+        for raw in done:
+            line = raw.decode(errors="replace")
+            self.lines.append(line)
+            if self.listener and not line.startswith("RESULT "):
+                self.listener(line)
+
+    def child_pid(self) -> int | None:
+        for line in self.lines:
+            m = _CHILD_PID.match(line)
+            if m:
+                return int(m.group(1))
+        return None
+
+    def program_result(self) -> dict[str, Any] | None:
+        for line in reversed(self.lines):
+            if line.startswith("RESULT "):
+                try:
+                    parsed: dict[str, Any] = json.loads(line[7:])
+                    return parsed
+                except ValueError:
+                    return None
+        return None
+
+
+def run(spec: RunSpec, listener: Listener | None = None, window: float = PROOF_WINDOW) -> RunResult:
+    """Run one program to its verdict. Every process it starts is reaped before this returns."""
+    validate(spec)
+    observe = procfs.available()
+    if not observe and spec.mode is Mode.FAST:
+        raise PlatformError(
+            "this platform has no Linux /proc, so a stall cannot be proven from outside;"
+            " rerun with --faithful to detect it by the program's own join timeout"
+        )
+    interp = interpreters.probe(spec.python)
+    watch = _Watch(spec, listener)
+    start = time.monotonic()
+    proven_at: float | None = None
+    exit_code: int | None = None
+    with reaper.session(program_argv(spec), stdout=-1, stderr=-1) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        sel = selectors.DefaultSelector()
+        sel.register(proc.stdout, selectors.EVENT_READ, "out")
+        sel.register(proc.stderr, selectors.EVENT_READ, "err")
+        deadline = start + spec.timeout + GRACE
+        while sel.get_map() and time.monotonic() < deadline:
+            for key, _ in sel.select(SAMPLE_INTERVAL):
+                data = os.read(key.fd, 65536)
+                if not data:
+                    sel.unregister(key.fileobj)
+                elif key.data == "out":
+                    watch.take(data)
+                else:
+                    watch.stderr += data
+            if observe and watch.evidence is None:
+                watch.tree = procfs.tree(proc.pid)
+                watch.snaps.append(procfs.snapshot(watch.tree))
+                watch.evidence = prove_stall(watch.snaps, window)
+                if watch.evidence is not None:
+                    proven_at = time.monotonic()
+                    if spec.spy:
+                        watch.diagnosis = _diagnose(watch, proc.pid)
+                    if spec.mode is Mode.FAST:
+                        break
+        sel.close()
+        if proven_at is None or spec.mode is Mode.FAITHFUL:
+            try:
+                exit_code = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except Exception:  # noqa: BLE001 - a timeout here means the run overran: an error
+                exit_code = None
+        ended = time.monotonic()
+    wall = time.monotonic() - start
+    return _result(spec, interp.version, watch, proc.pid, exit_code, start, proven_at, ended, wall)
+
+
+def _diagnose(watch: _Watch, parent: int) -> dict[str, Any] | None:
+    """Hook for the py-spy capture: filled in by repro.diagnosis when that module exists."""
+    try:
+        from repro import diagnosis  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    result: dict[str, Any] | None = diagnosis.capture(watch.snaps[-1], watch.evidence, parent)
+    return result
+
+
+def _roles(parent: int, child: int | None, watch: _Watch) -> dict[int, str]:
+    roles = {parent: "parent"}
+    if child:
+        roles[child] = "child"
+    snap = watch.snaps[-1] if watch.snaps else None
+    for proc in snap.procs if snap else ():
+        roles.setdefault(proc.pid, proc.name)
+    return roles
+
+
+def _result(
+    spec: RunSpec, version: str, watch: _Watch, parent: int, exit_code: int | None,
+    start: float, proven_at: float | None, ended: float, wall: float,
+) -> RunResult:  # fmt: skip
+    result = watch.program_result()
+    stderr = watch.stderr.decode(errors="replace")
+    if exit_code == 2 and stderr.startswith("error: "):
+        raise UsageError(stderr.strip().splitlines()[-1][len("error: ") :])
+    verdict = classify(result, watch.evidence, exit_code)
+    child = watch.child_pid() or (result or {}).get("pid_child")
+    roles = _roles(parent, child, watch)
+    join_s = result.get("join_seconds") if result else None
+    fast_stall = spec.mode is Mode.FAST and watch.evidence is not None
+    text = _explain(spec, verdict, watch.evidence, result, roles, exit_code, stderr)
+    return RunResult(
+        spec=spec,
+        python_version=version,
+        verdict=verdict,
+        explanation=text,
+        evidence=watch.evidence,
+        program_result=result,
+        timings=Timings(
+            verdict_s=round((proven_at if fast_stall and proven_at else ended) - start, 4),
+            wall_s=round(wall, 4),
+            join_s=None if fast_stall else join_s,
+            join_would_return_at=spec.timeout if fast_stall else None,
+        ),
+        pids={role: pid for pid, role in roles.items() if role in ("parent", "child")},
+        output=tuple(watch.lines),
+        stderr=stderr,
+        exit_code=exit_code,
+        diagnosis=watch.diagnosis,
+    )
+
+
+def _explain(
+    spec: RunSpec, verdict: Verdict, ev: StallEvidence | None, result: dict[str, Any] | None,
+    roles: dict[int, str], exit_code: int | None, stderr: str,
+) -> str:  # fmt: skip
+    variant = variants.get(spec.variant)
+    if verdict is Verdict.STALLED:
+        proof = f"proven: {describe(ev, roles)}" if ev else "not proven from outside"
+        if spec.mode is Mode.FAST and ev:
+            when = f"join({spec.timeout:g}) would have returned only at its timeout, {spec.timeout:g} s"
+        else:
+            took = (result or {}).get("join_seconds")
+            when = f"join({spec.timeout:g}) returned after {took:.3f} s with the child still alive" if took else ""
+        fix = "" if variant.kind.value in ("fix",) else f" Fix: {variants.FIX_ADVICE}."
+        return f"stalled — {when}; {proof}.{fix}"
+    if verdict is Verdict.DATA_LOSS and result:
+        return (
+            f"data loss — received {result['bytes_received']:,} of {result['size']:,} bytes"
+            f" (sha256 {'matches' if result['sha256_match'] else 'differs'}); {variant.changes}"
+            " drops what the feeder had not written."
+        )
+    if verdict is Verdict.OK and result:
+        return (
+            f"ok — join returned after {result['join_seconds']:.3f} s; received"
+            f" {result['bytes_received']:,} bytes, sha256 matches."
+        )
+    last = stderr.strip().splitlines()[-1] if stderr.strip() else "no output"
+    return f"error — the program exited with {exit_code} and no result line: {last}"

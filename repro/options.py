@@ -1,0 +1,54 @@
+"""Options shared by the commands that run programs, parsed into a RunSpec in one place."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from repro.errors import UsageError
+from repro.records import Mode, RunSpec
+
+UNITS = {
+    "": 1, "b": 1, "k": 1024, "kib": 1024, "kb": 1000, "m": 1024**2, "mib": 1024**2, "mb": 1000**2,
+    "g": 1024**3, "gib": 1024**3, "gb": 1000**3,
+}  # fmt: skip
+
+
+def size(text: str) -> int:
+    """A byte count: ``65515``, ``64KiB``, ``1M``. Anything else is a clear error."""
+    raw = text.strip().lower().replace("_", "")
+    digits = raw.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = raw[len(digits) :]
+    if not digits.isdigit() or unit not in UNITS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a byte count; write e.g. 65515, 64KiB or 1MiB")
+    return int(digits) * UNITS[unit]
+
+
+def add_program_options(p: argparse.ArgumentParser, *, variant: bool = True) -> None:
+    if variant:
+        p.add_argument("--variant", default="buggy", help="program variant (see `joinstall variants`)")
+    p.add_argument("--timeout", type=float, default=10.0, help="the program's join timeout T, seconds")
+    p.add_argument("--start-method", default=None, help="fork, spawn or forkserver (default: the interpreter's)")
+    p.add_argument("--shell", default="/bin/sh", help="shell for the payload pipeline (the original used /usr/bin/zsh)")
+    p.add_argument("--python", default=sys.executable, help="interpreter that runs the program")
+    p.add_argument("--pipe-size", type=size, default=0, help="F_SETPIPE_SZ the queue's pipe to this many bytes")
+    p.add_argument("--spy", action="store_true", help="attach py-spy to every process of a proven stall")
+
+
+def spec_from(args: argparse.Namespace, **overrides: object) -> RunSpec:
+    fields = {
+        "variant": getattr(args, "variant", "buggy"),
+        "size": getattr(args, "size", 1024 * 1024),
+        "timeout": args.timeout,
+        "start_method": args.start_method,
+        "shell": args.shell,
+        "puts": getattr(args, "puts", 1),
+        "pipe_size": args.pipe_size,
+        "python": args.python,
+        "mode": Mode.FAITHFUL if getattr(args, "faithful", False) else Mode.FAST,
+        "spy": args.spy,
+    }
+    fields.update(overrides)
+    if fields["puts"] is not None and int(fields["puts"]) < 1:  # type: ignore[call-overload]
+        raise UsageError("--puts must be 1 or more")
+    return RunSpec(**fields)  # type: ignore[arg-type]
