@@ -1,0 +1,140 @@
+"""JSON Lines results: a metadata record first, then one record per line, never half-written.
+
+Every record is a JSON object with a ``kind``: ``meta`` (first line only), ``run`` (a
+RunResult), ``threshold``, ``multiput``, ``matrix`` or ``spy``. Records that repeat work carry
+a ``key``; a resumed sweep skips keys that are already there. A line is written with one
+``write()`` of the whole line, flushed and fsynced, so a crash can tear at most the last line,
+and opening the file again repairs exactly that (and says so).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from repro import interpreters
+from repro.errors import ResultsError
+
+SCHEMA = 1
+TOOL_VERSION = "0.1.0"
+
+
+def metadata(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What a results file needs to be read and compared later: machine, kernel, interpreters."""
+    r, w = os.pipe()
+    try:
+        import fcntl
+
+        capacity = fcntl.fcntl(w, 1032)
+    finally:
+        os.close(r)
+        os.close(w)
+    try:
+        pipe_max = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    except OSError:
+        pipe_max = None
+    pythons = {config.get("python") or interpreters.current().path}
+    return {
+        "kind": "meta",
+        "schema": SCHEMA,
+        "tool_version": TOOL_VERSION,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "system": platform.system(),
+        "kernel": platform.release(),
+        "machine": platform.machine(),
+        "page_size": os.sysconf("SC_PAGE_SIZE"),
+        "pipe_capacity": capacity,
+        "pipe_max_size": pipe_max,
+        "interpreters": {p: interpreters.probe(p).version for p in sorted(pythons)},
+        "config": dict(config),
+    }
+
+
+def read(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]], bool]:
+    """(meta, records, torn): ``torn`` is True when the last line was incomplete (it is skipped)."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ResultsError(f"{path} does not exist; run `joinstall sweep -o {path}` first") from None
+    except OSError as exc:
+        raise ResultsError(f"cannot read {path}: {exc.strerror}") from None
+    if not raw.strip():
+        raise ResultsError(f"{path} is empty; run `joinstall sweep -o {path}` to fill it")
+    lines = raw.split(b"\n")
+    torn = lines[-1] != b""
+    body = lines[:-1]
+    records = []
+    for number, line in enumerate(body, 1):
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            raise ResultsError(f"{path}:{number} is not a JSON record; this is not a joinstall results file") from None
+    if not records or records[0].get("kind") != "meta" or records[0].get("schema") != SCHEMA:
+        raise ResultsError(f"{path} has no joinstall metadata line; it is not a joinstall results file")
+    return records[0], records[1:], torn
+
+
+def records(path: Path, kind: str) -> Iterator[dict[str, Any]]:
+    _, recs, _ = read(path)
+    return (r for r in recs if r.get("kind") == kind)
+
+
+class Writer:
+    """Appends records to a results file, creating it with its metadata or resuming it."""
+
+    def __init__(self, path: Path, config: Mapping[str, Any], resume: bool = True) -> None:
+        self.path = path
+        self.repaired = False
+        self.keys: set[str] = set()
+        if resume and path.exists() and path.stat().st_size:
+            meta, recs, torn = read(path)
+            if meta.get("config") != json.loads(json.dumps(dict(config))):
+                raise ResultsError(
+                    f"{path} was written by a different configuration; pass another -o, or --fresh to overwrite it"
+                )
+            if torn:
+                self._truncate_torn_tail()
+            self.keys = {r["key"] for r in recs if "key" in r}
+        else:
+            self._create(metadata(config))
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+
+    def _create(self, meta: Mapping[str, Any]) -> None:
+        """Write the metadata line to a temporary file and rename it, so no reader sees half."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        try:
+            tmp.write_text(json.dumps(meta, sort_keys=True) + "\n")
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            raise ResultsError(f"cannot write {self.path}: {exc.strerror}; choose a writable -o path") from None
+
+    def _truncate_torn_tail(self) -> None:
+        raw = self.path.read_bytes()
+        with open(self.path, "r+b") as f:
+            f.truncate(raw.rfind(b"\n") + 1)
+        self.repaired = True
+
+    def done(self, key: str) -> bool:
+        return key in self.keys
+
+    def append(self, record: Mapping[str, Any]) -> None:
+        line = (json.dumps(record, sort_keys=True) + "\n").encode()
+        os.write(self._fd, line)
+        os.fsync(self._fd)
+        if "key" in record:
+            self.keys.add(str(record["key"]))
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
