@@ -40,6 +40,7 @@ PY27_SPLIT_AT = 16383
 #: Above this a message gets a 4-byte -1 marker and an 8-byte length (Python 3.8+).
 LARGE_MESSAGE = 0x7FFFFFFF
 HEADER = 4
+F_SETPIPE_SZ = 1031
 F_GETPIPE_SZ = 1032
 #: Up to here the pickled-length table is built from the interpreter's own answers; above it
 #: each size is asked directly (a payload that large is rare, and exactness beats a guess).
@@ -102,7 +103,8 @@ def simulate(writes: Iterable[int], capacity: int, page_size: int = PAGE_SIZE) -
     that remainder is first merged into the last page when it fits there (``chars &&
     !was_empty`` and ``offset + chars <= PAGE_SIZE``); the rest takes fresh pages, one slot
     each, full or not. With no free slot the writer sleeps. Writes of up to PIPE_BUF bytes come
-    out atomic by construction: they merge whole or need exactly one fresh page.
+    out atomic by construction: they merge whole or need exactly one fresh page. (The kernel's
+    ``chars != 0`` test only skips merging nothing; it changes no outcome, and tests show it.)
     """
     slots = capacity // page_size
     if slots < 1:
