@@ -1,0 +1,93 @@
+"""Run many sizes and variants in parallel into a resumable JSON Lines results file.
+
+By default: buggy and fixed over 48 sizes on a log grid from 1 KiB to 1 MiB plus 16 sizes
+packed around the predicted threshold, stopped at proof (fast mode). Run it again with the same
+options to resume: runs already in the file are skipped. --puts K,K2,... draws the multi-put
+map instead: for each message size on the grid, K messages of that size for each K, and per
+message size the put count at which the child stalls, measured next to the prediction.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from repro import interpreters, options, sweep, variants
+from repro.records import Mode
+
+NAME = "sweep"
+#: A faithful sweep waits out every stalled join, so its default T is short.
+FAITHFUL_TIMEOUT = 1.0
+FAST_TIMEOUT = 10.0
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--out", type=Path, default=Path("results/sweep.jsonl"), help="results file (JSONL)")
+    p.add_argument("--lo", type=options.size, default=sweep.DEFAULT_LO, help="smallest size (default 1KiB)")
+    p.add_argument("--hi", type=options.size, default=sweep.DEFAULT_HI, help="largest size (default 1MiB)")
+    p.add_argument(
+        "--points", type=int, default=sweep.DEFAULT_POINTS, help="log-grid points (dense ones come on top)"
+    )
+    p.add_argument(
+        "--dense", type=int, default=sweep.DENSE_POINTS, help="extra points around the predicted threshold"
+    )
+    p.add_argument(
+        "--variants", default=None, help="comma-separated names, or all (default buggy,fixed; map: buggy)"
+    )
+    p.add_argument("-j", "--jobs", type=int, default=2, help="runs at a time (each is its own process tree)")
+    p.add_argument(
+        "--faithful", action="store_true", help=f"let each join(T) run out (default T {FAITHFUL_TIMEOUT:g} s)"
+    )
+    p.add_argument("--fresh", action="store_true", help="overwrite the results file instead of resuming it")
+    p.add_argument("--puts", type=_counts, default=(), help="multi-put map: put counts, e.g. 1,2,4 or 1-24")
+    p.add_argument(
+        "--no-progress", action="store_true", help="no progress bar (it is off anyway when not a TTY)"
+    )
+    options.add_program_options(p, variant=False)
+    # None: the default depends on --faithful (see run).
+    p.set_defaults(timeout=None)
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    """``1,2,4`` or ``1-24`` (or both mixed): positive put counts, sorted and unique."""
+    out: set[int] = set()
+    try:
+        for part in text.split(","):
+            lo, _, hi = part.strip().partition("-")
+            out.update(range(int(lo), int(hi or lo) + 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a list of put counts; write e.g. 1,2,4 or 1-24"
+        ) from None
+    if not out or min(out) < 1:
+        raise argparse.ArgumentTypeError(f"--puts counts must be 1 or more, not {text!r}")
+    return tuple(sorted(out))
+
+
+def config_from(args: argparse.Namespace) -> sweep.SweepConfig:
+    chosen = args.variants or ("buggy" if args.puts else "buggy,fixed")
+    names = list(variants.REGISTRY) if chosen == "all" else [n.strip() for n in chosen.split(",")]
+    for name in names:
+        variants.get(name)
+    # Asked first, so that a bad --python is one clear line before the model queries it.
+    interpreters.probe(args.python)
+    # The map has no single threshold to centre on, so it uses the plain log grid.
+    centres = None if args.puts else sweep.centres(args.python, args.pipe_size, names)
+    sizes = sweep.log_grid(args.lo, args.hi, args.points, centres, dense_points=args.dense)
+    mode = Mode.FAITHFUL if args.faithful else Mode.FAST
+    timeout = (
+        args.timeout if args.timeout is not None else FAITHFUL_TIMEOUT if args.faithful else FAST_TIMEOUT
+    )
+    return sweep.SweepConfig(
+        sizes=tuple(sizes), variants=tuple(dict.fromkeys(names)), python=args.python,
+        start_method=args.start_method, shell=args.shell, pipe_size=args.pipe_size, puts=args.puts,
+        timeout=timeout, mode=mode, spy=args.spy, jobs=args.jobs,
+    )  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    summary = sweep.run_sweep(config, args.out, resume=not args.fresh, progress=not args.no_progress)
+    for line in summary.lines():
+        print(line)
+    return 0
