@@ -1,0 +1,34 @@
+"""Write a markdown report with figures from one or more results files (it runs nothing).
+
+The report shows when join returned against the payload size, a table of variants by
+outcome (expected and measured), the measured thresholds next to their predictions, and one
+wait-for cycle with its py-spy stacks when the results hold one. Figures are PNG and SVG.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "report"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("results", nargs="+", type=Path, metavar="RESULTS", help="results files (.jsonl)")
+    p.add_argument(
+        "-o", "--output", type=Path, default=Path("results/report"), metavar="DIR",
+        help="folder for report.md and its figures (default: results/report)",
+    )  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here so that commands which run programs never load matplotlib.
+    from analysis import report, results
+
+    loaded = results.load(args.results)
+    written = report.write(loaded, args.output)
+    for note in written.notes:
+        print(f"joinstall report: note: {note}")
+    figures = ", ".join(p.name for p in written.figures.values()) or "no figures"
+    print(f"wrote {written.path} ({figures}, each also as SVG)")
+    return 0
