@@ -29,6 +29,7 @@ PROOF_WINDOW = 0.02
 #: A run that outlives timeout + this is cut off as an error, so nothing can hang.
 GRACE = 30.0
 MAX_PUTS = 100_000
+MAX_PIPE_SIZE = 2**31 - 1
 _CHILD_PID = re.compile(r"^CHILD: PID is (\d+)")
 
 Listener = Callable[[str], None]
@@ -57,6 +58,9 @@ def validate(spec: RunSpec) -> None:
 
 def check_pipe_size(size: int) -> int:
     """Ask the kernel on a scratch pipe whether it accepts this capacity; return what it gives."""
+    if size > MAX_PIPE_SIZE:
+        # fcntl's argument is a C int: a larger value would wrap around silently.
+        raise UsageError(f"pipe size {size} is too large; use 4096 up to /proc/sys/fs/pipe-max-size")
     r, w = os.pipe()
     try:
         fcntl.fcntl(w, procfs.F_SETPIPE_SZ, size)
@@ -143,14 +147,7 @@ def run(spec: RunSpec, listener: Listener | None = None, window: float = PROOF_W
         sel.register(proc.stderr, selectors.EVENT_READ, "err")
         deadline = start + spec.timeout + GRACE
         while sel.get_map() and time.monotonic() < deadline:
-            for key, _ in sel.select(SAMPLE_INTERVAL):
-                data = os.read(key.fd, 65536)
-                if not data:
-                    sel.unregister(key.fileobj)
-                elif key.data == "out":
-                    watch.take(data)
-                else:
-                    watch.stderr += data
+            _pump(sel, watch, SAMPLE_INTERVAL)
             if observe and watch.evidence is None:
                 watch.tree = procfs.tree(proc.pid)
                 watch.snaps.append(procfs.snapshot(watch.tree))
@@ -161,6 +158,9 @@ def run(spec: RunSpec, listener: Listener | None = None, window: float = PROOF_W
                         watch.diagnosis = _diagnose(watch, proc.pid)
                     if spec.mode is Mode.FAST:
                         break
+        # What the program printed before we stopped it is still in the pipes: keep it.
+        while sel.get_map() and _pump(sel, watch, 0):
+            pass
         sel.close()
         if proven_at is None or spec.mode is Mode.FAITHFUL:
             try:
@@ -170,6 +170,20 @@ def run(spec: RunSpec, listener: Listener | None = None, window: float = PROOF_W
         ended = time.monotonic()
     wall = time.monotonic() - start
     return _result(spec, interp.version, watch, proc.pid, exit_code, start, proven_at, ended, wall)
+
+
+def _pump(sel: selectors.BaseSelector, watch: _Watch, wait: float) -> bool:
+    """Move whatever the program printed into ``watch``; False when nothing was ready."""
+    ready = sel.select(wait)
+    for key, _ in ready:
+        data = os.read(key.fd, 65536)
+        if not data:
+            sel.unregister(key.fileobj)
+        elif key.data == "out":
+            watch.take(data)
+        else:
+            watch.stderr += data
+    return bool(ready)
 
 
 def _diagnose(watch: _Watch, parent: int) -> dict[str, Any] | None:

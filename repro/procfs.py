@@ -14,6 +14,7 @@ import stat
 import struct
 import termios
 import time
+from typing import Any
 
 import psutil
 
@@ -74,6 +75,22 @@ class Snapshot:
 
     def proc(self, pid: int) -> ProcState | None:
         return next((p for p in self.procs if p.pid == pid), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Snapshot:
+        """Rebuild a recorded snapshot (tests replay real recordings through the verdict)."""
+        procs = tuple(
+            ProcState(
+                p["pid"], p["ppid"], p["name"], tuple(p["cmdline"]),
+                tuple(ThreadState(**{**t, "args": tuple(t["args"])}) for t in p["threads"]),
+                tuple(PipeEnd(**e) for e in p["pipes"]),
+            )
+            for p in data["procs"]
+        )  # fmt: skip
+        return cls(data["t"], procs, tuple(PipeState(**q) for q in data["pipes"]))
 
 
 def available() -> bool:

@@ -21,7 +21,8 @@ import subprocess
 from collections.abc import Iterator, Sequence
 
 PR_SET_CHILD_SUBREAPER = 36
-_WATCHDOG = 'read pgid; read _eof; kill -KILL -- "-$pgid" 2>/dev/null'
+# dash's kill takes no `--`: `-KILL` is the signal, `-PGID` the group.
+_WATCHDOG = 'read pgid; read _eof; kill -KILL "-$pgid" 2>/dev/null'
 
 
 def become_subreaper() -> None:
@@ -75,6 +76,9 @@ def session(argv: Sequence[str], **popen_kwargs: object) -> Iterator[subprocess.
             kill_group(proc.pid)
             proc.wait()
             reap_group(proc.pid)
+            for stream in (proc.stdin, proc.stdout, proc.stderr):
+                if stream is not None:
+                    stream.close()
         if watchdog.stdin is not None:
             watchdog.stdin.close()
         watchdog.wait()

@@ -1,0 +1,73 @@
+"""Suite-wide guards: refuse to start without ptrace/proc access, and fail on leaked processes.
+
+The test process becomes a child subreaper, so every orphan of every program the tests start is
+re-parented here: at the end of the session, any descendant still alive is a leak, and the
+session fails with its pid and command line. Zombies are reaped on the way.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from repro import procfs, reaper
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "repro" / "programs" / "seed.py"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Adopt orphans, and stop at once if /proc cannot show other processes' syscalls."""
+    reaper.become_subreaper()
+    if not procfs.available():
+        pytest.exit("this platform has no Linux /proc; joinstall's tests need one", returncode=4)
+    if not os.access("/proc/self/syscall", os.R_OK):
+        pytest.exit(
+            "cannot read /proc/PID/syscall: ptrace is forbidden here. In a container run it with"
+            " --cap-add=SYS_PTRACE, or set kernel.yama.ptrace_scope=0",
+            returncode=4,
+        )
+
+
+def _leaks() -> list[psutil.Process]:
+    alive = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() == psutil.STATUS_ZOMBIE:
+                os.waitpid(child.pid, os.WNOHANG)
+                continue
+            # The notebook kernel manager and pytest's own helpers are not ours to judge.
+            alive.append(child)
+        except (psutil.Error, ChildProcessError):
+            continue
+    return alive
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the session if any process started by the tests is still alive."""
+    deadline = 5.0
+    _, still = psutil.wait_procs(_leaks(), timeout=deadline)
+    if still:
+        lines = [f"  pid {p.pid}: {' '.join(p.cmdline()) if p.is_running() else '?'}" for p in still]
+        sys.stderr.write("\nLEAKED PROCESSES (still alive after the session):\n" + "\n".join(lines) + "\n")
+        for p in still:
+            try:
+                p.kill()
+                p.wait(5)
+            except psutil.Error:
+                pass
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def seed_program() -> Path:
+    return SEED
+
+
+@pytest.fixture
+def python() -> str:
+    return sys.executable

@@ -1,0 +1,63 @@
+"""Helpers for tests that start joinstall itself as a subprocess."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def joinstall(*args: str, timeout: float = 60, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m repro ARGS`` to completion and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "repro", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
+    )  # fmt: skip
+
+
+@contextlib.contextmanager
+def started(*argv: str) -> Iterator[subprocess.Popen[str]]:
+    """Start a command in its own session; on leaving, kill the session and reap it."""
+    proc = subprocess.Popen(
+        list(argv), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        yield proc
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stdout and proc.stdout.close()
+        proc.stderr and proc.stderr.close()
+
+
+def alive(pid: int) -> bool:
+    """A pid is alive unless it is gone or a zombie (which we reap if it is ours)."""
+    try:
+        if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+            return True
+    except psutil.NoSuchProcess:
+        return False
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    return False
+
+
+def wait_gone(pids: list[int], timeout: float = 10.0) -> list[int]:
+    """Wait until none of the pids is alive; return those still alive at the deadline."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        left = [p for p in pids if alive(p)]
+        if not left:
+            return []
+        time.sleep(0.02)
+    return [p for p in pids if alive(p)]

@@ -1,0 +1,131 @@
+"""`joinstall run` as a user calls it: output, bad input, Ctrl-C and a killed harness."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.helpers import joinstall, started, wait_gone
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.timeout(60)
+def test_run_prints_the_seed_lines_then_one_verdict_line() -> None:
+    done = joinstall("run", "--size", "65515")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("PARENT: PPID is ")
+    assert any(line.startswith("CHILD: PID is ") for line in lines)
+    verdicts = [line for line in lines if line.startswith("VERDICT: ")]
+    assert len(verdicts) == 1 and verdicts[0].startswith("VERDICT: stalled")
+    assert "Fix: drain the queue" in verdicts[0]
+
+
+@pytest.mark.timeout(60)
+def test_run_json_prints_the_record() -> None:
+    done = joinstall("run", "--size", "1KiB", "--variant", "fixed", "--json")
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["verdict"] == "ok" and record["spec"]["size"] == 1024
+
+
+BAD = [
+    (["--size", "-1"], "not a byte count"),
+    (["--size", "1.5"], "not a byte count"),
+    (["--size", "3GiB"], "from 0 to"),
+    (["--timeout", "0"], "greater than 0"),
+    (["--timeout", "-2"], "greater than 0"),
+    (["--variant", "nope"], "unknown variant"),
+    (["--start-method", "threads"], "start method"),
+    (["--shell", "/usr/bin/zsh-missing"], "does not exist"),
+    (["--python", "/nonexistent/python3"], "does not exist"),
+    (["--pipe-size", "64GiB"], "too large"),
+    (["--puts", "0"], "--puts"),
+]
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(("args", "needle"), BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_is_one_line_and_exit_2(args: list[str], needle: str) -> None:
+    done = joinstall("run", *args)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    err = done.stderr.strip().splitlines()
+    assert len(err) == 1 and needle in err[0], done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def _kernel_accepts(size: int) -> bool:
+    r, w = os.pipe()
+    try:
+        fcntl.fcntl(w, 1031, size)  # F_SETPIPE_SZ
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+@pytest.mark.timeout(30)
+def test_a_pipe_size_the_kernel_refuses() -> None:
+    size = 2 * int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    if _kernel_accepts(size):
+        pytest.skip("this process has CAP_SYS_RESOURCE, so the kernel accepts pipes above pipe-max-size")
+    done = joinstall("run", "--pipe-size", str(size))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1 and "the kernel refused pipe size" in done.stderr
+    assert "Operation not permitted" in done.stderr
+
+
+@pytest.mark.timeout(30)
+def test_the_original_zsh_path_is_named_when_missing() -> None:
+    done = joinstall("run", "--shell", "/usr/bin/zsh")
+    if os.path.exists("/usr/bin/zsh"):
+        assert done.returncode == 0
+    else:
+        assert done.returncode == 2 and "/usr/bin/zsh does not exist" in done.stderr
+
+
+@pytest.mark.timeout(60)
+def test_a_platform_without_proc_falls_back_to_the_timeout() -> None:
+    done = joinstall("run", "--size", "100000", "--timeout", "0.5", env={"JOINSTALL_PROCFS": "/nonexistent"})
+    assert done.returncode == 0, done.stderr
+    assert "falling back to timeout-based detection" in done.stdout
+    assert "returned after 0.5" in done.stdout and "not proven from outside" in done.stdout
+
+
+def _program_pids(proc_stdout: object, deadline: float) -> list[int]:
+    """Read the harness's output until both the parent's and the child's pids are printed."""
+    pids: list[int] = []
+    while len(pids) < 2 and time.monotonic() < deadline:
+        line = proc_stdout.readline()  # type: ignore[attr-defined]
+        m = re.match(r"(PARENT: PPID|CHILD: PID) is (\d+)", line)
+        if m:
+            pids.append(int(m.group(2)))
+    assert len(pids) == 2, "the program never printed its pids"
+    return pids
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "harness-killed"])
+def test_no_process_survives_the_harness(sig: signal.Signals) -> None:
+    argv = [sys.executable, "-m", "repro", "run", "--size", "1MiB", "--faithful", "--timeout", "30"]
+    with started(*argv) as proc:
+        pids = _program_pids(proc.stdout, time.monotonic() + 20)
+        time.sleep(0.2)  # let the child block in write(): we interrupt a real stall, not a start-up
+        os.kill(proc.pid, sig)
+        code = proc.wait(timeout=15)
+        if sig is signal.SIGINT:
+            assert code == 130
+            assert "interrupted; all processes it started were reaped" in proc.stderr.read()
+        assert wait_gone(pids, timeout=10) == [], f"program processes survived {sig.name}"

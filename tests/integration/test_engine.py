@@ -1,0 +1,83 @@
+"""The engine end to end, with real programs, pipes and process trees."""
+
+from __future__ import annotations
+
+import pytest
+
+from repro import harness
+from repro.records import Mode, RunResult, RunSpec
+from repro.verdict import Verdict
+from tests.integration.helpers import wait_gone
+
+pytestmark = pytest.mark.integration
+
+
+def run(**fields: object) -> RunResult:
+    return harness.run(RunSpec(**fields))  # type: ignore[arg-type]
+
+
+@pytest.mark.timeout(60)
+def test_65514_bytes_is_ok_with_fork() -> None:
+    result = run(variant="buggy", size=65514, start_method="fork")
+    assert result.verdict is Verdict.OK, result.explanation
+    assert result.program_result and result.program_result["sha256_match"]
+    assert result.program_result["bytes_received"] == 65514
+
+
+@pytest.mark.timeout(60)
+def test_65515_bytes_is_a_proven_stall_with_fork() -> None:
+    result = run(variant="buggy", size=65515, start_method="fork")
+    assert result.verdict is Verdict.STALLED, result.explanation
+    ev = result.evidence
+    assert ev is not None, "the stall must be proven from outside, not inferred from a timeout"
+    assert ev.writer_pid == result.pids["child"]
+    assert ev.syscall == "write" and "pipe_write" in ev.wchan
+    assert ev.capacity == 65536
+    assert {h.pid for h in ev.readers} == {result.pids["parent"], result.pids["child"]}
+    # Proven long before the program's own 10 s join timeout could have said anything.
+    assert result.timings.verdict_s < result.spec.timeout
+    assert result.timings.join_would_return_at == result.spec.timeout
+    assert "PARENT: Now joining process" in result.output
+
+
+@pytest.mark.timeout(60)
+def test_fixed_is_ok_at_1mib() -> None:
+    result = run(variant="fixed", size=1 << 20)
+    assert result.verdict is Verdict.OK, result.explanation
+    assert result.evidence is None
+    assert result.program_result and result.program_result["bytes_received"] == 1 << 20
+
+
+@pytest.mark.timeout(60)
+def test_faithful_mode_really_waits_for_the_timeout() -> None:
+    result = run(variant="buggy", size=1 << 20, timeout=1.5, mode=Mode.FAITHFUL)
+    assert result.verdict is Verdict.STALLED
+    join_s = result.timings.join_s
+    assert join_s is not None and 1.5 <= join_s < 2.5
+    assert result.timings.verdict_s >= 1.5
+    assert "PARENT: Waited the child for 1.5" in result.output
+    assert "PARENT: Child is alive? True" in result.output
+    # Once join gave up, the parent read the queue: the whole payload arrived intact.
+    assert result.program_result and result.program_result["sha256_match"]
+    assert result.evidence is not None, "faithful mode keeps the proof it saw on the way"
+
+
+@pytest.mark.timeout(60)
+def test_result_round_trips_through_json() -> None:
+    result = run(variant="buggy", size=100_000)
+    assert RunResult.from_dict(result.to_dict()) == result
+
+
+@pytest.mark.timeout(60)
+def test_no_process_is_left_after_a_stalled_run() -> None:
+    result = run(variant="buggy", size=1 << 20)
+    assert result.verdict is Verdict.STALLED
+    assert wait_gone(list(result.pids.values()), timeout=0.5) == []
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_every_start_method_stalls_the_same_way(method: str) -> None:
+    result = run(variant="buggy", size=65515, start_method=method)
+    assert result.verdict is Verdict.STALLED and result.evidence is not None
+    assert result.program_result is None  # fast mode stopped the run at proof
