@@ -42,8 +42,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-predict", action="store_true", help="plain bisection, without probing the prediction first"
     )
-    p.add_argument("--timeout-based", action="store_true",
-                   help="a probe stalls when the program's join(--timeout) runs out, not when /proc proves it")  # fmt: skip
+    p.add_argument(
+        "--timeout-based",
+        action="store_true",
+        help="a probe stalls when the program's join(--timeout) runs out, not when /proc proves it",
+    )
     p.add_argument(
         "--timeout", type=float, default=None, help="the program's join timeout (timeout-based: 2 s)"
     )
