@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from repro import interpreters
 from repro import threshold as th
-from repro.errors import JoinstallError, UsageError
+from repro.errors import JoinstallError, PlatformError, UsageError
 
 #: Why an interpreter older than the program's floor is skipped (the reason discover gives is
 #: about versions; this one says what it means here).
@@ -101,23 +102,46 @@ class Matrix:
         return "\n".join(lines)
 
 
-def _skip_reason(reason: str) -> str:
-    return f"{TOO_OLD} ({reason})" if "older than" in reason else reason
+def _version_of(path: str) -> str | None:
+    """The bare version of an interpreter too old for the full probe (Python 2.7 has no
+    ``get_all_start_methods``), so that a skip can say why in plain words."""
+    try:
+        out = subprocess.run(
+            [path, "-c", "import platform; print(platform.python_version())"],
+            capture_output=True, text=True, timeout=interpreters.PROBE_TIMEOUT, check=True,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out or None
+
+
+def _too_old(version: str) -> bool:
+    parts = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
+    return parts < (3, 8)
+
+
+def _skip_reason(path: str, reason: str) -> str:
+    if "older than" in reason:
+        return f"{TOO_OLD} ({reason})"
+    version = _version_of(path)
+    if version and _too_old(version):
+        return f"{TOO_OLD} (this is Python {version})"
+    return reason
 
 
 def candidates(pythons: Sequence[str] | None) -> tuple[list[interpreters.Interpreter], list[Skipped]]:
     """The interpreters to measure: the given ones, or every one ``discover()`` finds."""
     if not pythons:
         good, bad = interpreters.discover()
-        return good, [Skipped(path, _skip_reason(reason)) for path, reason in sorted(bad.items())]
+        return good, [Skipped(path, _skip_reason(path, reason)) for path, reason in sorted(bad.items())]
     found, skipped = [], []
     for path in pythons:
         try:
             interp = interpreters.probe(path)
         except UsageError as exc:
-            skipped.append(Skipped(path, str(exc)))
+            skipped.append(Skipped(path, _skip_reason(path, str(exc))))
             continue
-        if tuple(int(p) for p in interp.version.split(".")[:2]) < (3, 8):
+        if _too_old(interp.version):
             skipped.append(Skipped(path, f"{TOO_OLD} (this is Python {interp.version})"))
         else:
             found.append(interp)
@@ -146,6 +170,9 @@ def run(
         for method in interp.start_methods
         if not start_methods or method in start_methods
     ]
+    if not tasks:
+        why = "; ".join(f"{s.path}: {s.reason}" for s in skipped) or "none was found"
+        raise PlatformError(f"no interpreter and start method to measure ({why})")
     cells: list[th.ThresholdResult] = []
     errors: list[CellError] = []
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)

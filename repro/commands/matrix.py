@@ -1,0 +1,74 @@
+"""Measure the threshold for every interpreter found and every start method, next to the model.
+
+Interpreters are found on PATH and through pyenv; those that cannot run the program (too old,
+broken) are listed as skipped. Each cell is a byte-exact threshold search of real runs. Exit
+status 1 when any cell differs from the pipe model or could not be measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from repro import matrix, options, resultsfile
+from repro import threshold as th
+from repro.errors import ExitCode
+
+NAME = "matrix"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--python",
+        action="append",
+        default=None,
+        help="measure only this interpreter (repeatable; default: every one found)",
+    )
+    p.add_argument(
+        "--start-method", action="append", default=None, help="only this start method (repeatable)"
+    )
+    p.add_argument(
+        "--pipe-size",
+        type=options.size,
+        default=0,
+        help="queue pipe capacity, 4KiB..1MiB (default: the kernel's)",
+    )
+    p.add_argument("--puts", type=int, default=1, help="send the payload as this many messages (default 1)")
+    p.add_argument("-j", "--jobs", type=int, default=2, help="cells measured at the same time (default 2)")
+    p.add_argument("--json", action="store_true", help="print the matrix as JSON")
+    p.add_argument(
+        "-o", "--output", type=Path, default=None, help="also append one record per cell to this results file"
+    )
+
+
+def _progress(cell: th.ThresholdResult | matrix.CellError) -> None:
+    if isinstance(cell, matrix.CellError):
+        print(f"  Python {cell.python_version} ({cell.start_method}): error: {cell.error}", flush=True)
+        return
+    mark = "agrees" if cell.agree else f"DIFFERS from the predicted {cell.predicted:,}"
+    print(
+        f"  Python {cell.python_version} ({cell.start_method}): {cell.measured:,} bytes, {mark}"
+        f" ({cell.probes} probes, {cell.seconds:.2f} s)",
+        flush=True,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    result = matrix.run(
+        pythons=args.python,
+        pipe_size=args.pipe_size,
+        puts=args.puts,
+        jobs=args.jobs,
+        start_methods=args.start_method,
+        on_cell=None if args.json else _progress,
+    )
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(result.table())
+    if args.output is not None:
+        with resultsfile.Writer(args.output, {"command": NAME}) as out:
+            for record in result.records():
+                out.append(record)
+    return int(ExitCode.OK if result.agree else ExitCode.MISMATCH)
