@@ -16,13 +16,15 @@ never interleave and a crash can tear at most the last line.
 from __future__ import annotations
 
 import dataclasses
+import queue
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
-from repro import harness, resultsfile, variants
+from repro import harness, interpreters, resultsfile, variants
 from repro.errors import ResultsError, UsageError
 from repro.programs import seed
 from repro.records import Mode, RunResult, RunSpec
@@ -143,14 +145,8 @@ class SweepConfig:
         )  # fmt: skip
 
     def runs(self) -> list[tuple[str, RunSpec]]:
-        """(key, spec) of every run, in grid order. In a map the size is message size x K."""
-        counts = self.puts or (1,)
-        return [
-            (run_key(v, m * k, k), self.spec(v, m * k, k))
-            for v in self.variants
-            for m in self.sizes
-            for k in counts
-        ]
+        """(key, spec) of every run of a size sweep, in grid order (a map decides as it goes)."""
+        return [(run_key(v, size, 1), self.spec(v, size)) for v in self.variants for size in self.sizes]
 
     def validate(self) -> None:
         """Reject a bad configuration before anything starts or any file is touched."""
@@ -208,7 +204,7 @@ class SweepSummary:
             out.append(
                 f"repaired {self.path}: its last line was torn (a run cut off mid-write) and was dropped"
             )
-        out.append(f"{self.ran} runs done, {self.skipped} already in {self.path} and skipped")
+        out.append(f"{self.ran} runs done; {self.skipped} grid points were already in {self.path}")
         for variant, by_verdict in self.counts.items():
             text = ", ".join(f"{n} {verdict}" for verdict, n in sorted(by_verdict.items()))
             out.append(f"  {variant}: {text}")
@@ -228,11 +224,22 @@ def _stall_text(s: StallStart) -> str:
 
 
 def _multiput_text(rec: Mapping[str, Any]) -> str:
-    measured = rec["measured_puts"]
-    got = "no stall" if measured is None else f"stalls at {'' if rec['exact'] else '≤'}{measured} puts"
-    pred = rec["predicted_puts"]
+    measured, predicted = rec["measured_puts"], rec["predicted_puts"]
+    top = max(rec["puts_tried"], default=0)
+    got = f"no stall up to {top} puts" if measured is None else f"stalls at {measured} puts"
+    pred = "" if predicted is None else f", predicted {predicted}"
     agree = {True: "agrees", False: "DISAGREES", None: "no prediction"}[rec["agree"]]
-    return f"{rec['variant']} {rec['message_size']:,} B x K: {got}, predicted {pred} ({agree})"
+    return f"{rec['variant']} {rec['message_size']:,} B messages: {got}{pred} ({agree})"
+
+
+#: A unit of work for a pool thread: it hands each record to ``emit`` (the main thread writes
+#: them) and checks ``stop`` before each run it starts.
+Emit = Callable[[dict[str, Any]], None]
+Task = Callable[[Emit, threading.Event], None]
+
+
+class _Stopped(Exception):
+    """The sweep was interrupted: a task gives up before its next run."""
 
 
 def run_sweep(config: SweepConfig, out: Path, resume: bool = True, progress: bool = True) -> SweepSummary:
@@ -244,94 +251,159 @@ def run_sweep(config: SweepConfig, out: Path, resume: bool = True, progress: boo
     except OSError as exc:
         raise ResultsError(f"cannot write {out}: {exc.strerror}; choose a writable -o path") from None
     with writer:
-        runs = config.runs()
-        todo = [(key, spec) for key, spec in runs if not writer.done(key)]
-        _execute(todo, writer, config.jobs, progress)
-        if config.puts:
-            _write_multiput(config, writer, out)
-    return summarize(config, out, ran=len(todo), skipped=len(runs) - len(todo), repaired=writer.repaired)
+        tasks, total = _map_tasks(config, out, writer) if config.puts else _size_tasks(config, writer)
+        ran = _execute(tasks, writer, config.jobs, progress)
+    return summarize(config, out, ran=ran, skipped=total - len(tasks), repaired=writer.repaired)
 
 
-def _execute(
-    todo: Sequence[tuple[str, RunSpec]], writer: resultsfile.Writer, jobs: int, progress: bool
-) -> None:
+def _size_tasks(config: SweepConfig, writer: resultsfile.Writer) -> tuple[list[Task], int]:
+    runs = config.runs()
+    return [_run_task(key, spec) for key, spec in runs if not writer.done(key)], len(runs)
+
+
+def _run_task(key: str, spec: RunSpec) -> Task:
+    def task(emit: Emit, stop: threading.Event) -> None:
+        if stop.is_set():
+            raise _Stopped
+        emit(_run_record(key, harness.run(spec)))
+
+    return task
+
+
+def _run_record(key: str, result: RunResult) -> dict[str, Any]:
+    return {"kind": "run", "key": key, "result": result.to_dict()}
+
+
+def _execute(tasks: Sequence[Task], writer: resultsfile.Writer, jobs: int, progress: bool) -> int:
+    """Run the tasks on ``jobs`` threads; write what they emit from this thread alone."""
     from tqdm import tqdm
 
-    bar = tqdm(total=len(todo), unit="run", file=sys.stderr, disable=not (progress and sys.stderr.isatty()))
+    records: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+    stop = threading.Event()
+    written = 0
+
+    def drain() -> None:
+        nonlocal written
+        while not records.empty():
+            rec = records.get()
+            writer.append(rec)
+            written += rec["kind"] == "run"
+
+    bar = tqdm(total=len(tasks), file=sys.stderr, disable=not (progress and sys.stderr.isatty()))
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="sweep")
-    futures: dict[Future[RunResult], str] = {pool.submit(harness.run, spec): key for key, spec in todo}
+    pending = {pool.submit(task, records.put, stop) for task in tasks}
     try:
-        for fut in as_completed(futures):
-            _append_run(writer, futures.pop(fut), fut.result())
-            bar.update()
+        while pending:
+            done, pending = wait(pending, timeout=0.05, return_when=FIRST_COMPLETED)
+            drain()
+            for fut in done:
+                fut.result()  # a task that failed stops the sweep with its error
+                bar.update()
     except BaseException:
         # Ctrl-C or a failed run: start nothing new. Runs already going finish and reap their
         # own process trees (harness.run always does); keep what they found, then re-raise.
+        stop.set()
         pool.shutdown(wait=True, cancel_futures=True)
-        for fut, key in futures.items():
-            if fut.done() and not fut.cancelled() and fut.exception() is None:
-                _append_run(writer, key, fut.result())
+        drain()
         raise
     finally:
         pool.shutdown(wait=True)
         bar.close()
+    return written
 
 
-def _append_run(writer: resultsfile.Writer, key: str, result: RunResult) -> None:
-    writer.append({"kind": "run", "key": key, "result": result.to_dict()})
+def _map_tasks(config: SweepConfig, out: Path, writer: resultsfile.Writer) -> tuple[list[Task], int]:
+    """One task per (variant, message size) whose ``multiput`` record is not in the file yet."""
+    known: dict[str, tuple[str, float]] = {
+        rec["key"]: (rec["result"]["verdict"], rec["result"]["timings"]["wall_s"])
+        for rec in resultsfile.records(out, "run")
+        if "key" in rec
+    }
+    points = [(v, m) for v in config.variants for m in config.sizes]
+    todo = [(v, m) for v, m in points if not writer.done(f"multiput:{v}:{m}")]
+    return [_map_task(config, v, m, known) for v, m in todo], len(points)
 
 
-def _runs_by_key(out: Path) -> dict[str, dict[str, Any]]:
-    return {rec["key"]: rec["result"] for rec in resultsfile.records(out, "run") if "key" in rec}
+def _map_task(config: SweepConfig, variant: str, size: int, known: Mapping[str, tuple[str, float]]) -> Task:
+    """Run K puts of ``size`` bytes for every listed K, then find the first K that stalls
+    exactly between the listed ones (the threshold search, prediction first)."""
+
+    def task(emit: Emit, stop: threading.Event) -> None:
+        from repro import threshold
+
+        cells: dict[int, tuple[str, float]] = {}
+
+        def stalls(k: int) -> bool:
+            key = run_key(variant, size * k, k)
+            if k not in cells and key in known:
+                cells[k] = known[key]
+            if k not in cells:
+                if stop.is_set():
+                    raise _Stopped
+                result = harness.run(config.spec(variant, size * k, k))
+                emit(_run_record(key, result))
+                cells[k] = (result.verdict.value, result.timings.wall_s)
+            return cells[k][0] == Verdict.STALLED.value
+
+        stalled = [k for k in config.puts if stalls(k)]
+        predicted = _predicted_puts(config, variant, size)
+        if stalled:
+            # Zero puts never stall, so the search may start below the smallest K listed.
+            last_ok = max((k for k in config.puts if k < stalled[0]), default=0)
+            guess = predicted - 1 if predicted is not None else None
+            threshold.search(stalls, last_ok, stalled[0], guess)
+        version = interpreters.probe(config.python).version  # cached since validate()
+        record = multiput_record(config, variant, size, cells, predicted, version)
+        emit({"kind": "multiput", "key": f"multiput:{variant}:{size}", **record})
+
+    return task
 
 
-def _write_multiput(config: SweepConfig, writer: resultsfile.Writer, out: Path) -> None:
-    """One ``multiput`` record per (variant, message size) whose runs are all in the file."""
-    results = _runs_by_key(out)
-    for v in config.variants:
-        for m in config.sizes:
-            key = f"multiput:{v}:{m}"
-            cells = {k: results.get(run_key(v, m * k, k)) for k in sorted(set(config.puts))}
-            if writer.done(key) or any(r is None for r in cells.values()):
-                continue
-            writer.append({"kind": "multiput", "key": key, **multiput_record(config, v, m, cells)})
+def _predicted_puts(config: SweepConfig, variant: str, size: int) -> int | None:
+    """The model covers the queue variants whose pipe fills; fixes never stall."""
+    fills = variants.get(variant).kind is variants.Kind.BUG or variant == "bigpipe"
+    return predict_puts(config.python, size, config.capacity(variant)) if fills else None
 
 
 def multiput_record(
-    config: SweepConfig, variant: str, message_size: int, cells: Mapping[int, Mapping[str, Any] | None]
+    config: SweepConfig,
+    variant: str,
+    message_size: int,
+    cells: Mapping[int, tuple[str, float]],
+    predicted: int | None,
+    python_version: str,
 ) -> dict[str, Any]:
-    """Measured vs predicted put count for one message size, from the runs of each K tried."""
-    verdicts = {k: str(r["verdict"]) if r else Verdict.ERROR.value for k, r in cells.items()}
-    stalled = sorted(k for k, v in verdicts.items() if v == Verdict.STALLED.value)
+    """Measured vs predicted put count for one message size, from (verdict, seconds) per K.
+
+    ``measured_puts`` is the smallest K that stalled (None: none of them); it is exact when
+    K - 1 was run too and did not stall, which the search in ``_map_task`` makes sure of.
+    """
+    verdicts = {k: cells[k][0] for k in sorted(cells)}
+    stalled = [k for k, v in verdicts.items() if v == Verdict.STALLED.value]
     measured = stalled[0] if stalled else None
-    # Exact only when the count just below was tried and did not stall (or K = 1 stalled).
-    exact = measured is not None and (measured == 1 or verdicts.get(measured - 1) == Verdict.OK.value)
-    capacity = config.capacity(variant)
-    kind = variants.get(variant).kind
-    predicted = None
-    agree: bool | None = None
-    if kind is variants.Kind.FIX:
-        agree = not stalled
-    elif kind in (variants.Kind.BUG, variants.Kind.MITIGATION) and variant != "popen_wait":
-        predicted = predict_puts(config.python, message_size, capacity)
-        agree = all((k >= predicted) == (k in stalled) for k in verdicts)
-    first = next((r for r in cells.values() if r), None)
+    clean = all(v in (Verdict.OK.value, Verdict.STALLED.value) for v in verdicts.values())
+    if predicted is not None:
+        # Every K run, not only the first that stalled, must fall on the predicted side.
+        agree: bool | None = clean and all((k >= predicted) == (k in stalled) for k in verdicts)
+    else:
+        agree = clean and not stalled if variants.get(variant).kind is variants.Kind.FIX else None
     return {
         "variant": variant,
         "message_size": message_size,
         "python": config.python,
-        "python_version": first["python_version"] if first else None,
+        "python_version": python_version,
         "start_method": config.start_method,
         "pipe_size": config.pipe_size,
-        "capacity": capacity,
-        "puts_tried": sorted(verdicts),
-        "verdicts": {str(k): v for k, v in sorted(verdicts.items())},
+        "capacity": config.capacity(variant),
+        "mode": config.mode.value,
+        "puts_tried": list(verdicts),
+        "verdicts": {str(k): v for k, v in verdicts.items()},
         "measured_puts": measured,
-        "exact": exact,
+        "exact": measured is not None and (measured == 1 or verdicts.get(measured - 1) == Verdict.OK.value),
         "predicted_puts": predicted,
         "agree": agree,
         "probes": len(verdicts),
-        "seconds": round(sum(r["timings"]["wall_s"] for r in cells.values() if r), 4),
+        "seconds": round(sum(sec for _, sec in cells.values()), 4),
     }
 
 
