@@ -61,7 +61,7 @@ def log_grid(
     if points < 1:
         raise UsageError(f"--points must be 1 or more; a grid of {points} points runs nothing")
     if dense_points < 0 or dense_span < 0:
-        raise UsageError("dense points and their span cannot be negative")
+        raise UsageError(f"--dense must be 0 or more (got {dense_points} points, span {dense_span})")
     ratio = hi / lo
     grid = {lo} if points == 1 else {round(lo * ratio ** (i / (points - 1))) for i in range(points)}
     grid |= {hi} if points > 1 else set()  # float rounding must not lose the end point
@@ -245,15 +245,23 @@ class _Stopped(Exception):
 def run_sweep(config: SweepConfig, out: Path, resume: bool = True, progress: bool = True) -> SweepSummary:
     """Run every grid point that ``out`` does not hold yet; return the summary of the whole file."""
     config.validate()
-    # The file is opened (created, or checked and repaired) before the first run starts.
-    try:
-        writer = resultsfile.Writer(out, config.to_dict(), resume=resume)
-    except OSError as exc:
-        raise ResultsError(f"cannot write {out}: {exc.strerror}; choose a writable -o path") from None
-    with writer:
+    with _open(out, config, resume) as writer:
         tasks, total = _map_tasks(config, out, writer) if config.puts else _size_tasks(config, writer)
         ran = _execute(tasks, writer, config.jobs, progress)
     return summarize(config, out, ran=ran, skipped=total - len(tasks), repaired=writer.repaired)
+
+
+def _open(out: Path, config: SweepConfig, resume: bool) -> resultsfile.Writer:
+    """Open (create, or check and repair) the results file before the first run starts."""
+    if out.is_dir():
+        raise ResultsError(f"{out} is a directory; pass a file path to -o, e.g. {out / 'sweep.jsonl'}")
+    blocker = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise ResultsError(f"cannot create {out}: {blocker} is a file, not a directory; choose another -o")
+    try:
+        return resultsfile.Writer(out, config.to_dict(), resume=resume)
+    except OSError as exc:
+        raise ResultsError(f"cannot write {out}: {exc.strerror}; choose a writable -o path") from None
 
 
 def _size_tasks(config: SweepConfig, writer: resultsfile.Writer) -> tuple[list[Task], int]:
