@@ -270,7 +270,10 @@ def writes_for(python: str, sizes: Iterable[int], split_at: int = SPLIT_AT) -> I
 
 def fits(python: str, size: int, capacity: int, puts: int = 1, page_size: int = PAGE_SIZE) -> bool:
     """Whether a payload of ``size`` bytes, sent as ``puts`` messages, fits without a reader."""
-    return simulate(writes_for(python, chunk_sizes(size, puts)), capacity, page_size).fits
+    sizes = chunk_sizes(size, puts)
+    # The chunks take at most two sizes: frame each once, not once per message.
+    framed = {n: frame(pickled_length(python, n)) for n in set(sizes)}
+    return simulate((w for n in sizes for w in framed[n]), capacity, page_size).fits
 
 
 def predict_threshold(python: str, capacity: int, puts: int = 1, page_size: int = PAGE_SIZE) -> int:

@@ -19,6 +19,7 @@ from typing import Any
 
 from repro import harness, interpreters, pipemodel
 from repro.errors import PlatformError, UsageError
+from repro.programs import seed
 from repro.records import Mode, RunResult, RunSpec
 from repro.verdict import Verdict
 
@@ -242,6 +243,10 @@ def threshold(
     hi = capacity if hi is None else hi
     if lo < 0 or hi <= lo:
         raise UsageError(f"--lo {lo} .. --hi {hi} is not a range of payload sizes; need 0 <= lo < hi")
+    if hi > seed.MAX_SIZE:
+        raise UsageError(
+            f"--hi must be at most {seed.MAX_SIZE:,} bytes (256 MiB), the program's largest payload"
+        )
     start = time.monotonic()
     predicted = pipemodel.predict_threshold(python, capacity, puts, pipemodel.page_size())
     prober = _Prober(python, method, pipe_size, mode, _timeout(mode, timeout), on_probe)
