@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from repro import cli, pipemodel
+from repro import cli, interpreters, pipemodel
 from repro import threshold as th
 from repro.errors import UsageError
 from repro.records import Mode
@@ -68,6 +68,17 @@ def test_an_empty_range_is_refused() -> None:
 
 
 # --- real runs -------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(120)
+def test_pickled_length_table_is_exact_in_every_interpreter() -> None:
+    # The table is built from samples and steps found by bisection; check it against direct
+    # answers of each interpreter at sizes it did not sample.
+    sizes = [0, 3, 4, 5, 255, 256, 4077, 16384, 40_001, 65_535, 65_536, 65_537, 99_999, 777_777, 3_000_001]
+    found, _ = interpreters.discover()
+    for interp in found:
+        table = [pipemodel.pickled_length(interp.path, n) for n in sizes]
+        assert table == pipemodel.pickled_lengths(interp.path, sizes), interp.version
 
 
 @pytest.mark.timeout(60)
