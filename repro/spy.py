@@ -28,7 +28,7 @@ from typing import Any
 
 #: Names the py-spy binary to use; a path that does not exist hides py-spy (a testable "missing").
 PYSPY_ENV = "JOINSTALL_PYSPY"
-#: One dump of one process took ~16 ms here; five seconds means py-spy is stuck, not slow.
+#: One dump of one process takes some 25-40 ms here; five seconds means py-spy is stuck, not slow.
 DUMP_TIMEOUT = 5.0
 
 
