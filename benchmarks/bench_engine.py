@@ -23,12 +23,19 @@ def main() -> None:
         ("proven stall (fast)", median(repeat(lambda: harness.run(stalled), REPEATS))),
         ("seed's own way, T=2 s", median(repeat(lambda: harness.run(seed_way), 3))),
         ("ok run of fixed", median(repeat(lambda: harness.run(ok), REPEATS))),
-        ("bare fixed, no harness", median(repeat(lambda: subprocess.run(bare, capture_output=True), REPEATS))),
+        (
+            "bare fixed, no harness",
+            median(repeat(lambda: subprocess.run(bare, capture_output=True), REPEATS)),
+        ),
     ]
     print(f"1 MiB payload, median of {REPEATS} (3 for the T=2 s runs), wall time per run including reaping:")
     table(rows, base="ok run of fixed")
     d = dict(rows)
-    print(f"  stall classified in {d['proven stall (fast)'] / d['ok run of fixed']:.2f}x an ok run (goal <= 1.5x)")
-    print(f"  harness adds {d['ok run of fixed'] / d['bare fixed, no harness']:.2f}x to an ok run (goal <= 1.3x)")
+    print(
+        f"  stall classified in {d['proven stall (fast)'] / d['ok run of fixed']:.2f}x an ok run (goal <= 1.5x)"
+    )
+    print(
+        f"  harness adds {d['ok run of fixed'] / d['bare fixed, no harness']:.2f}x to an ok run (goal <= 1.3x)"
+    )
     waited = d["seed's own way, T=2 s"] / d["proven stall (fast)"]
     print(f"  fast proof is {waited:.1f}x faster than waiting for T=2 s")

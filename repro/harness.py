@@ -165,7 +165,7 @@ def run(spec: RunSpec, listener: Listener | None = None, window: float = PROOF_W
         if proven_at is None or spec.mode is Mode.FAITHFUL:
             try:
                 exit_code = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except Exception:  # noqa: BLE001 - a timeout here means the run overran: an error
+            except Exception:
                 exit_code = None
         ended = time.monotonic()
     wall = time.monotonic() - start
@@ -187,11 +187,9 @@ def _pump(sel: selectors.BaseSelector, watch: _Watch, wait: float) -> bool:
 
 
 def _diagnose(watch: _Watch, parent: int) -> dict[str, Any] | None:
-    """Hook for the py-spy capture: filled in by repro.diagnosis when that module exists."""
-    try:
-        from repro import diagnosis  # type: ignore[attr-defined]
-    except ImportError:
-        return None
+    """py-spy on every process of the proven stall, before the tree is killed."""
+    # Imported here: the capture is only needed once a stall is proven.
+    from repro import diagnosis
     result: dict[str, Any] | None = diagnosis.capture(watch.snaps[-1], watch.evidence, parent)
     return result
 
@@ -252,7 +250,11 @@ def _explain(
             when = f"join({spec.timeout:g}) would have returned only at its timeout, {spec.timeout:g} s"
         else:
             took = (result or {}).get("join_seconds")
-            when = f"join({spec.timeout:g}) returned after {took:.3f} s with the child still alive" if took else ""
+            when = (
+                f"join({spec.timeout:g}) returned after {took:.3f} s with the child still alive"
+                if took
+                else ""
+            )
         fix = "" if variant.kind.value in ("fix",) else f" Fix: {variants.FIX_ADVICE}."
         return f"stalled — {when}; {proof}.{fix}"
     if verdict is Verdict.DATA_LOSS and result:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import glob
@@ -56,12 +57,13 @@ def _pyenv_pythons() -> list[str]:
     root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
     pyenv = shutil.which("pyenv")
     if pyenv:
-        try:
-            root = subprocess.run(
-                [pyenv, "root"], capture_output=True, text=True, timeout=10, check=True
-            ).stdout.strip() or root
-        except (subprocess.SubprocessError, OSError):
-            pass
+        with contextlib.suppress(subprocess.SubprocessError, OSError):
+            root = (
+                subprocess.run(
+                    [pyenv, "root"], capture_output=True, text=True, timeout=10, check=True
+                ).stdout.strip()
+                or root
+            )
     return sorted(glob.glob(os.path.join(root, "versions", "*", "bin", "python")))
 
 

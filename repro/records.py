@@ -71,7 +71,8 @@ class RunResult:
         return self.evidence is not None
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain(dataclasses.asdict(self))
+        plain: dict[str, Any] = _plain(dataclasses.asdict(self))
+        return plain
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunResult:

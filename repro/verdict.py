@@ -57,9 +57,7 @@ class StallEvidence:
     def from_dict(cls, data: Mapping[str, Any]) -> StallEvidence:
         fields = dict(data)
         for key in ("readers", "writers"):
-            fields[key] = tuple(
-                Holder(h["pid"], h["name"], h["fd"], tuple(h["threads"])) for h in data[key]
-            )
+            fields[key] = tuple(Holder(h["pid"], h["name"], h["fd"], tuple(h["threads"])) for h in data[key])
         return cls(**fields)
 
 
@@ -117,10 +115,26 @@ def _holders(snap: Snapshot, inode: int, writable: bool) -> tuple[Holder, ...]:
 
 
 def prove_stall(snaps: Sequence[Snapshot], window: float) -> StallEvidence | None:
-    """Evidence that a write can never finish, or None while that is not proven."""
-    if not snaps:
+    """Evidence that a write can never finish, or None while that is not proven.
+
+    Stalls can chain (``cat`` blocks writing to ``head``, which blocks writing to Python): the
+    one reported is the end of the chain, the stall whose readers are not themselves stuck
+    writers, because that is where the cycle closes.
+    """
+    found = _proven(snaps, window)
+    if not found:
         return None
+    # A reader that is itself stuck writing into another pipe is the next link: wait for it.
+    stuck = {proc.pid for proc, _, _ in blocked_writes(snaps[-1])}
+    ends = [ev for ev in found if not stuck & ({h.pid for h in ev.readers} - {ev.writer_pid})]
+    return ends[0] if ends else None
+
+
+def _proven(snaps: Sequence[Snapshot], window: float) -> list[StallEvidence]:
+    if not snaps:
+        return []
     last = snaps[-1]
+    out = []
     for proc, th, inode in blocked_writes(last):
         pipe = last.pipe(inode)
         if pipe is None or pipe.fill == 0:
@@ -132,21 +146,23 @@ def prove_stall(snaps: Sequence[Snapshot], window: float) -> StallEvidence | Non
             run += 1
         span = last.t - snaps[-run].t if run else 0.0
         if run >= MIN_SAMPLES and span >= window:
-            return StallEvidence(
-                writer_pid=proc.pid,
-                writer_tid=th.tid,
-                syscall=syscalls.name(th.syscall),
-                wchan=th.wchan,
-                requested_bytes=th.args[2] if len(th.args) > 2 else 0,
-                pipe_inode=inode,
-                fill=pipe.fill,
-                capacity=pipe.capacity,
-                readers=_holders(last, inode, writable=False),
-                writers=_holders(last, inode, writable=True),
-                window_s=round(span, 4),
-                samples=run,
+            out.append(
+                StallEvidence(
+                    writer_pid=proc.pid,
+                    writer_tid=th.tid,
+                    syscall=syscalls.name(th.syscall),
+                    wchan=th.wchan,
+                    requested_bytes=th.args[2] if len(th.args) > 2 else 0,
+                    pipe_inode=inode,
+                    fill=pipe.fill,
+                    capacity=pipe.capacity,
+                    readers=_holders(last, inode, writable=False),
+                    writers=_holders(last, inode, writable=True),
+                    window_s=round(span, 4),
+                    samples=run,
+                )
             )
-    return None
+    return out
 
 
 def classify(

@@ -56,7 +56,10 @@ class GetTimeout(Exception):
 
 
 def say(text):
-    print(text, flush=True)
+    # One write per line: parent and child share stdout, and print() writes the text and its
+    # newline separately, which interleaves the two processes' lines.
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
 
 
 def read_payload(shell, size, wait_first=False):
@@ -90,7 +93,7 @@ def set_pipe_size(fd, size):
     except OSError as exc:
         raise UsageError(
             "the kernel refused pipe size %d (%s); use a power of two from 4096 up to "
-            "/proc/sys/fs/pipe-max-size" % (size, os.strerror(exc.errno))
+            "/proc/sys/fs/pipe-max-size" % (size, os.strerror(exc.errno or 0))
         )
     return fcntl.fcntl(fd, F_GETPIPE_SZ)
 

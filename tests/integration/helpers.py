@@ -16,7 +16,9 @@ import psutil
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def joinstall(*args: str, timeout: float = 60, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def joinstall(
+    *args: str, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m repro ARGS`` to completion and capture its output."""
     return subprocess.run(
         [sys.executable, "-m", "repro", *args],
@@ -28,7 +30,12 @@ def joinstall(*args: str, timeout: float = 60, env: dict[str, str] | None = None
 def started(*argv: str) -> Iterator[subprocess.Popen[str]]:
     """Start a command in its own session; on leaving, kill the session and reap it."""
     proc = subprocess.Popen(
-        list(argv), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        list(argv),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     try:
         yield proc

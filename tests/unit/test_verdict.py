@@ -118,3 +118,35 @@ def test_classify(result: dict[str, object] | None, evidence: None, code: int, e
 def test_classify_prefers_proof() -> None:
     ev = prove_stall(series([5000] * 5), 0.02)
     assert classify(None, ev, None) is Verdict.STALLED
+
+
+def _chain(head_blocked: bool, t: float) -> Snapshot:
+    """cat -> pipe 50 -> head -> pipe 60 -> python child (waiting in wait4)."""
+    wait4 = next(nr for nr, n in syscalls.NAMES.items() if n == "wait4")
+    cat = ProcState(20, 19, "cat", (), (ThreadState(20, "cat", "S", WRITE, (1, 0, 131072), "pipe_write"),),
+                    (PipeEnd(1, 50, True),))  # fmt: skip
+    head_thread = (
+        ThreadState(21, "head", "S", WRITE, (1, 0, 4096), "pipe_write") if head_blocked
+        else ThreadState(21, "head", "R", -1, (), "")
+    )  # fmt: skip
+    head = ProcState(21, 19, "head", (), (head_thread,), (PipeEnd(0, 50, False), PipeEnd(1, 60, True)))
+    child = ProcState(
+        11,
+        10,
+        "python",
+        (),
+        (ThreadState(11, "python", "S", wait4, (), "do_wait"),),
+        (PipeEnd(5, 60, False),),
+    )
+    return Snapshot(t, (cat, head, child), (PipeState(50, 65536, 65536), PipeState(60, 65536, 65536)))
+
+
+def test_a_chain_of_stalls_reports_its_end() -> None:
+    snaps = [_chain(True, i * 0.01) for i in range(5)]
+    ev = prove_stall(snaps, 0.02)
+    assert ev is not None and ev.writer_pid == 21 and ev.pipe_inode == 60
+
+
+def test_a_chain_waits_while_its_next_link_is_still_moving() -> None:
+    snaps = [_chain(False, i * 0.01) for i in range(4)] + [_chain(True, 0.04)]
+    assert prove_stall(snaps, 0.02) is None

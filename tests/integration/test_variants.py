@@ -1,0 +1,64 @@
+"""Every registered variant reaches its expected verdict, far below and far above the pipe size."""
+
+from __future__ import annotations
+
+import pytest
+
+from repro import harness
+from repro.records import RunSpec
+from repro.variants import REGISTRY, Kind
+from repro.verdict import Verdict
+
+pytestmark = pytest.mark.integration
+
+#: The largest payload whose pickled message (plus its 4-byte header) fits an empty pipe.
+OVERHEAD = 22
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("size", [1024, 1 << 20], ids=["1KiB", "1MiB"])
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_variant_reaches_its_expected_verdict(name: str, size: int) -> None:
+    variant = REGISTRY[name]
+    stall_above = None if variant.pipe_bytes is None else variant.pipe_bytes - OVERHEAD
+    result = harness.run(RunSpec(variant=name, size=size))
+    assert result.verdict in variant.expected(size, stall_above), result.explanation
+    if result.verdict is Verdict.OK:
+        assert result.program_result and result.program_result["sha256_match"]
+
+
+@pytest.mark.timeout(60)
+def test_cancel_join_thread_loses_a_large_payload_every_time() -> None:
+    for _ in range(3):
+        result = harness.run(RunSpec(variant="cancel_join_thread", size=1 << 20))
+        assert result.verdict is Verdict.DATA_LOSS, result.explanation
+        assert result.program_result and result.program_result["child_alive_after_join"] is False
+        assert "data loss" in result.explanation
+
+
+@pytest.mark.timeout(60)
+def test_simplequeue_stalls_inside_put_in_the_main_thread() -> None:
+    result = harness.run(RunSpec(variant="simplequeue", size=1 << 20))
+    assert result.verdict is Verdict.STALLED and result.evidence is not None
+    assert result.evidence.writer_tid == result.evidence.writer_pid == result.pids["child"]
+
+
+@pytest.mark.timeout(60)
+def test_popen_wait_stalls_in_the_shell_pipeline_not_in_the_queue() -> None:
+    result = harness.run(RunSpec(variant="popen_wait", size=1 << 20))
+    assert result.verdict is Verdict.STALLED and result.evidence is not None
+    assert result.evidence.writer_pid not in result.pids.values(), "the writer is `head`, a grandchild"
+    assert [h.pid for h in result.evidence.readers] == [result.pids["child"]]
+
+
+@pytest.mark.timeout(60)
+def test_bigpipe_moves_the_threshold_but_keeps_the_bug() -> None:
+    above_default = harness.run(RunSpec(variant="bigpipe", size=256 * 1024))
+    assert above_default.verdict is Verdict.OK
+    at_1mib = harness.run(RunSpec(variant="bigpipe", size=1 << 20))
+    assert at_1mib.verdict is Verdict.STALLED and at_1mib.evidence is not None
+    assert at_1mib.evidence.capacity == 1 << 20
+
+
+def test_every_kind_has_a_member() -> None:
+    assert {v.kind for v in REGISTRY.values()} == set(Kind)
