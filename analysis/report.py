@@ -106,6 +106,8 @@ def render(
 
 
 def _figure(paths: Mapping[str, Path], name: str, alt: str) -> str:
+    if name not in paths:
+        return "(figure not drawn)"
     png = paths[name].name
     return f"![{alt}]({png})\n\n(vector version: [{name}.svg]({name}.svg))"
 
@@ -125,8 +127,25 @@ def _header(results: Results, notes: list[str]) -> str:
         f" {len(results.multiputs)} multi-message measurements, {len(results.matrix)} matrix cells,"
         f" {len(results.diagnoses)} py-spy diagnoses.",
     ]
+    headline = _headline(results)
+    if headline:
+        lines += ["", f"**In short:** {headline}"]
     lines += [f"\n**Note:** {n}." for n in notes]
     return "\n".join(lines)
+
+
+def _headline(results: Results) -> str:
+    """The measured threshold at the machine's default pipe capacity, in one sentence."""
+    default = next((m.get("pipe_capacity") for m in results.metas if m.get("pipe_capacity")), None)
+    measured = series.threshold_at(results.thresholds, default)
+    if default is None or measured is None:
+        return ""
+    predicted = {t.predicted for t in results.thresholds if t.puts == 1 and t.capacity == default}
+    said = ", ".join(f"{p:,}" for p in sorted(p for p in predicted if p is not None)) or "none"
+    return (
+        f"with the default {default:,}-byte pipe, one message of up to {measured:,} payload bytes passes"
+        f" and {measured + 1:,} bytes stall the join until its timeout (predicted: {said})."
+    )
 
 
 def _timeouts_section(data: series.TimeoutSeries | None, paths: Mapping[str, Path]) -> str:
@@ -198,12 +217,20 @@ def _multiput_section(results: Results, paths: Mapping[str, Path]) -> str:
     head = "## Many messages: puts until the stall"
     if not results.multiputs:
         return f"{head}\n\nNo multi-message records in these results."
-    agree = sum(m.agree for m in results.multiputs)
-    return (
-        f"{head}\n\nMeasured and predicted agree for {agree} of {len(results.multiputs)} message sizes."
-        " The pipe is counted in 4 KiB page slots, so the dotted byte-count line overestimates how many"
-        f" small messages fit.\n\n{_figure(paths, 'multiput', 'puts until the stall vs message size')}"
-    )
+    checked = [m for m in results.multiputs if m.agree is not None]
+    agree = sum(bool(m.agree) for m in checked)
+    never = [m for m in results.multiputs if m.measured_puts is None]
+    lines = [
+        head, "",
+        f"Measured and predicted agree for {agree} of {len(checked)} predicted message sizes. The pipe is"
+        " counted in 4 KiB page slots, so the dotted byte-count line overestimates how many small"
+        " messages fit.",
+    ]  # fmt: skip
+    if never:
+        names = ", ".join(sorted({m.variant for m in never}))
+        lines.append(f"{len(never)} measurements never stalled at any count tried ({names}).")
+    lines += ["", _figure(paths, "multiput", "puts until the stall vs message size")]
+    return "\n".join(lines)
 
 
 def _matrix_section(results: Results, paths: Mapping[str, Path]) -> str:
@@ -238,7 +265,23 @@ def _cycle_section(diagnoses: tuple[Diagnosis, ...]) -> str:
 
 
 def _step(step: Any) -> str:
-    return step if isinstance(step, str) else json.dumps(step, sort_keys=True)
+    """A wait-for edge ({kind, from, to, basis, confirmed}) in words; anything else as JSON."""
+    if isinstance(step, str):
+        return step
+    if isinstance(step, Mapping) and {"kind", "from", "to"} <= step.keys():
+        text = f"{_node(step['from'])} {str(step['kind']).replace('_', ' ')} {_node(step['to'])}"
+        if step.get("basis"):
+            text += f": {step['basis']}"
+        return text + (" (inferred from /proc only)" if step.get("confirmed") is False else "")
+    return json.dumps(step, sort_keys=True)
+
+
+def _node(node: Any) -> str:
+    if isinstance(node, Mapping) and "pipe" in node:
+        return f"pipe:[{node['pipe']}]"
+    if isinstance(node, Mapping) and "pid" in node:
+        return f"process {node['pid']} thread {node.get('tid', '?')}"
+    return str(node)
 
 
 def _stack_text(stack: Any) -> str:

@@ -7,7 +7,7 @@ cannot do without are required; everything else is optional and read defensively
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -59,6 +59,7 @@ class ThresholdRecord:
     pipe_size: int
     capacity: int
     puts: int
+    #: -1 when even an empty payload stalls; None when the search did not finish.
     measured: int | None
     predicted: int | None
     agree: bool
@@ -68,13 +69,20 @@ class ThresholdRecord:
 
 @dataclasses.dataclass(frozen=True)
 class MultiputRecord:
-    """How many puts of one message size fill the pipe, measured and predicted."""
+    """The smallest number of puts of one message size that stalls, measured and predicted."""
 
+    variant: str
     message_size: int
     capacity: int
+    #: None when no number of puts tried stalled (a fix, or too few tried).
     measured_puts: int | None
     predicted_puts: int | None
-    agree: bool
+    #: None when nothing was predicted for this variant.
+    agree: bool | None
+    #: False when ``measured_puts - 1`` was not tried, so the measurement is an upper bound.
+    exact: bool
+    #: The most puts tried (a sweep's map): with no stall, the count is above this.
+    most_tried: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,14 +212,16 @@ def _threshold(rec: Mapping[str, Any]) -> ThresholdRecord:
 
 
 def _multiput(rec: Mapping[str, Any]) -> MultiputRecord:
-    measured, predicted = _opt_int(rec.get("measured_puts")), _opt_int(rec.get("predicted_puts"))
     agree = rec.get("agree")
     return MultiputRecord(
+        variant=str(rec.get("variant") or "buggy"),
         message_size=int(rec["message_size"]),
         capacity=int(rec["capacity"]),
-        measured_puts=measured,
-        predicted_puts=predicted,
-        agree=bool(agree) if agree is not None else measured is not None and measured == predicted,
+        measured_puts=_opt_int(rec.get("measured_puts")),
+        predicted_puts=_opt_int(rec.get("predicted_puts")),
+        agree=None if agree is None else bool(agree),
+        exact=bool(rec.get("exact", True)),
+        most_tried=max(map(int, rec["puts_tried"])) if rec.get("puts_tried") else None,
     )
 
 
@@ -220,8 +230,3 @@ def _diagnosis(data: Mapping[str, Any]) -> Diagnosis:
         raise TypeError("the diagnosis is not an object")
     cycle, stacks = data.get("cycle") or (), data.get("stacks") or {}
     return Diagnosis(str(data.get("text", "")), tuple(cycle), {str(k): v for k, v in dict(stacks).items()})
-
-
-def single_put_thresholds(results: Results) -> Sequence[ThresholdRecord]:
-    """Threshold records of one-message runs, the ones a payload-size sweep can be compared to."""
-    return [t for t in results.thresholds if t.puts == 1]

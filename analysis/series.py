@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import pickle
+import sys
 from collections.abc import Iterable, Sequence
 
 from analysis.results import MultiputRecord, Results, RunRecord, ThresholdRecord
+from repro import pipemodel
 from repro.variants import REGISTRY
 from repro.verdict import Verdict
 
-#: multiprocessing frames every message with a 4-byte length header (connection._send_bytes).
-HEADER_BYTES = 4
-#: The queue pickles at protocol 4 on every interpreter measured here (3.8 to 3.13).
-PICKLE_PROTOCOL = 4
+#: Message sizes at which the models are evaluated: dense enough that every step shows.
+MODEL_POINTS = 160
 START_METHOD_ORDER = ("fork", "forkserver", "spawn", "default")
 
 
@@ -156,6 +155,7 @@ def thresholds(results: Results) -> ThresholdSeries:
         if t.puts == 1:
             # A later record for the same capacity (a rerun) replaces an earlier one.
             by_group[f"Python {t.python_version}, {t.start_method}"][t.capacity] = t
+
     groups = []
     for label, recs in sorted(by_group.items()):
         ordered = [recs[c] for c in sorted(recs)]
@@ -163,7 +163,8 @@ def thresholds(results: Results) -> ThresholdSeries:
             ThresholdGroup(
                 label,
                 tuple(t.capacity for t in ordered),
-                tuple(t.measured for t in ordered),
+                # -1 (even an empty payload stalls) has no place on a log axis.
+                tuple(t.measured if t.measured is not None and t.measured >= 0 else None for t in ordered),
                 tuple(t.predicted for t in ordered),
                 tuple(t.agree for t in ordered),
             )
@@ -171,49 +172,86 @@ def thresholds(results: Results) -> ThresholdSeries:
     return ThresholdSeries(tuple(groups))
 
 
-def wire_bytes(payload: int) -> int:
-    """Bytes one put of a ``bytes`` payload puts into the pipe: length header + pickle."""
-    return HEADER_BYTES + len(pickle.dumps(bytes(payload), protocol=PICKLE_PROTOCOL))
+@dataclasses.dataclass(frozen=True)
+class ModelCurve:
+    """Both models on a dense grid of message sizes, so the page-slot steps show between points."""
+
+    capacity: int
+    sizes: tuple[int, ...]
+    #: The page-slot model (``repro.pipemodel``): the put at which the feeder blocks.
+    slot_puts: tuple[int, ...]
+    #: If the pipe counted bytes: capacity // wire bytes per message + 1.
+    byte_puts: tuple[int, ...]
 
 
-def byte_model_puts(message_size: int, capacity: int) -> int:
-    """The put that would block if the pipe counted bytes, not page slots (for comparison)."""
-    return capacity // wire_bytes(message_size) + 1
+def model_curve(lo: int, hi: int, capacity: int, page_size: int) -> ModelCurve:
+    """Pickled lengths come from this interpreter, in this process (nothing is run)."""
+    python = sys.executable
+    sizes = sorted({round(lo * (hi / lo) ** (i / (MODEL_POINTS - 1))) for i in range(MODEL_POINTS)})
+    wire = [sum(pipemodel.frame(pipemodel.pickled_length(python, m))) for m in sizes]
+    return ModelCurve(
+        capacity,
+        tuple(sizes),
+        tuple(pipemodel.predict_puts(python, m, capacity, page_size) for m in sizes),
+        tuple(capacity // w + 1 for w in wire),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
 class MultiputCurve:
+    """The measurements of one variant through one pipe capacity."""
+
+    variant: str
     capacity: int
     message_sizes: tuple[int, ...]
     measured: tuple[int | None, ...]
+    #: The prediction stored with each measurement (for the interpreter that was measured).
     predicted: tuple[int | None, ...]
-    byte_model: tuple[int, ...]
-    agree: tuple[bool, ...]
+    #: None where nothing was predicted (the point is drawn as measured only).
+    agree: tuple[bool | None, ...]
+    exact: tuple[bool, ...]
+    #: Where nothing stalled: the most puts tried (the count is above it), else None.
+    no_stall_up_to: tuple[int | None, ...]
 
 
 @dataclasses.dataclass(frozen=True)
 class MultiputSeries:
     curves: tuple[MultiputCurve, ...]
+    models: tuple[ModelCurve, ...]
+    #: Records with neither a measured nor a predicted count (a fix never stalls): not drawn.
+    without_stall: int
 
 
 def multiput(results: Results) -> MultiputSeries:
-    by_capacity: dict[int, dict[int, MultiputRecord]] = collections.defaultdict(dict)
-    for m in results.multiputs:
-        by_capacity[m.capacity][m.message_size] = m
+    by_curve: dict[tuple[str, int], dict[int, MultiputRecord]] = collections.defaultdict(dict)
+    drawable = [m for m in results.multiputs if m.measured_puts is not None or m.predicted_puts is not None]
+    for m in drawable:
+        by_curve[(m.variant, m.capacity)][m.message_size] = m
     curves = []
-    for capacity, recs in sorted(by_capacity.items()):
+    for (variant, capacity), recs in sorted(
+        by_curve.items(), key=lambda kv: (_variant_order(kv[0][0]), kv[0][1])
+    ):
         ordered = [recs[s] for s in sorted(recs)]
         curves.append(
             MultiputCurve(
+                variant,
                 capacity,
                 tuple(m.message_size for m in ordered),
                 tuple(m.measured_puts for m in ordered),
                 tuple(m.predicted_puts for m in ordered),
-                tuple(byte_model_puts(m.message_size, capacity) for m in ordered),
                 tuple(m.agree for m in ordered),
+                tuple(m.exact for m in ordered),
+                tuple(m.most_tried if m.measured_puts is None else None for m in ordered),
             )
         )
-    return MultiputSeries(tuple(curves))
+    models = []
+    if drawable:
+        lo, hi = min(m.message_size for m in drawable), max(m.message_size for m in drawable)
+        page = next((int(m["page_size"]) for m in results.metas if m.get("page_size")), pipemodel.PAGE_SIZE)
+        models = [
+            model_curve(max(lo, 1), max(hi, lo + 1), c, page) for c in sorted({m.capacity for m in drawable})
+        ]
+    return MultiputSeries(tuple(curves), tuple(models), len(results.multiputs) - len(drawable))
 
 
 @dataclasses.dataclass(frozen=True)
