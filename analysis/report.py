@@ -209,7 +209,12 @@ def _threshold_section(results: Results, paths: Mapping[str, Path]) -> str:
             f" | {_num(t.measured)} | {_num(t.predicted)} | {'yes' if t.agree else '**NO**'}"
             f" | {_num(t.probes)} | {_num(t.seconds, '.2f')} |"
         )
-    lines += ["", _figure(paths, "thresholds", "threshold vs pipe capacity")]
+    lines += [
+        "", _figure(paths, "thresholds", "threshold vs pipe capacity"), "",
+        "The right panel shows what the pipe holds besides the payload: the length header and pickle's"
+        " opcodes. Where it steps, pickle's own overhead changes (protocol 4 wraps small pickles in a"
+        " 9-byte FRAME header and writes large payloads unframed).",
+    ]  # fmt: skip
     return "\n".join(lines)
 
 
