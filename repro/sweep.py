@@ -106,11 +106,17 @@ def capacity_of(variant: str, pipe_size: int) -> int:
     return harness.check_pipe_size(pipe_size) if pipe_size else pipemodel.default_capacity()
 
 
+def modelled(variant: str) -> bool:
+    """Whether the pipe model predicts this variant's stall: the bugs, whose queue pipe fills,
+    and the mitigation (bigpipe), whose bigger pipe fills later. Fixes never stall; the false
+    fix and the sibling (a subprocess pipe) are not what the model describes."""
+    return variants.get(variant).kind in (variants.Kind.BUG, variants.Kind.MITIGATION)
+
+
 def centres(python: str, pipe_size: int, names: Iterable[str]) -> list[int]:
     """Where the dense grid points go: the predicted one-put threshold of each pipe a chosen
     variant can fill (the configured one, and bigpipe's own when it is chosen)."""
-    fill = [n for n in names if variants.get(n).kind is variants.Kind.BUG or n == "bigpipe"]
-    return sorted({predict_threshold(python, capacity_of(n, pipe_size)) for n in fill})
+    return sorted({predict_threshold(python, capacity_of(n, pipe_size)) for n in names if modelled(n)})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -205,11 +211,13 @@ class SweepSummary:
                 f"repaired {self.path}: its last line was torn (a run cut off mid-write) and was dropped"
             )
         out.append(f"{self.ran} runs done; {self.skipped} grid points were already in {self.path}")
+        starts = {s.variant: s for s in self.stalls}
         for variant, by_verdict in self.counts.items():
             text = ", ".join(f"{n} {verdict}" for verdict, n in sorted(by_verdict.items()))
+            start = starts.get(variant)
+            if start and (start.first_stalled is not None or start.predicted is not None):
+                text += f"; {_stall_text(start)}"
             out.append(f"  {variant}: {text}")
-        for s in self.stalls:
-            out.append("  " + _stall_text(s))
         for rec in self.multiput:
             out.append("  " + _multiput_text(rec))
         return out
@@ -218,9 +226,9 @@ class SweepSummary:
 def _stall_text(s: StallStart) -> str:
     pred = f" (model: {s.predicted:,})" if s.predicted is not None else ""
     if s.first_stalled is None:
-        return f"{s.variant}: no stall on this grid{pred}"
+        return f"no stall on this grid{pred}"
     ok = f"ok up to {s.last_ok:,} B, " if s.last_ok is not None else ""
-    return f"{s.variant}: {ok}stalled from {s.first_stalled:,} B{pred}"
+    return f"{ok}stalled from {s.first_stalled:,} B{pred}"
 
 
 def _multiput_text(rec: Mapping[str, Any]) -> str:
@@ -295,7 +303,8 @@ def _execute(tasks: Sequence[Task], writer: resultsfile.Writer, jobs: int, progr
         while not records.empty():
             rec = records.get()
             writer.append(rec)
-            written += rec["kind"] == "run"
+            if rec["kind"] == "run":
+                written += 1
 
     bar = tqdm(total=len(tasks), file=sys.stderr, disable=not (progress and sys.stderr.isatty()))
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="sweep")
@@ -368,9 +377,7 @@ def _map_task(config: SweepConfig, variant: str, size: int, known: Mapping[str, 
 
 
 def _predicted_puts(config: SweepConfig, variant: str, size: int) -> int | None:
-    """The model covers the queue variants whose pipe fills; fixes never stall."""
-    fills = variants.get(variant).kind is variants.Kind.BUG or variant == "bigpipe"
-    return predict_puts(config.python, size, config.capacity(variant)) if fills else None
+    return predict_puts(config.python, size, config.capacity(variant)) if modelled(variant) else None
 
 
 def multiput_record(
@@ -438,8 +445,5 @@ def _stall_start(config: SweepConfig, variant: str, verdicts: Mapping[int, str])
     stalled = [s for s, v in verdicts.items() if v == Verdict.STALLED.value]
     first = min(stalled) if stalled else None
     below = [s for s, v in verdicts.items() if v == Verdict.OK.value and (first is None or s < first)]
-    info = variants.get(variant)
-    # The one-put model applies to the variants whose queue pipe fills: the bugs and bigpipe.
-    fills = info.kind is variants.Kind.BUG or variant == "bigpipe"
-    predicted = predict_threshold(config.python, config.capacity(variant)) if fills else None
+    predicted = predict_threshold(config.python, config.capacity(variant)) if modelled(variant) else None
     return StallStart(variant, max(below) if below else None, first, predicted)

@@ -184,5 +184,4 @@ def test_summary_lines_say_where_the_stall_began_and_that_a_tail_was_repaired() 
     )
     text = "\n".join(summary.lines())
     assert "repaired r.jsonl" in text
-    assert "buggy: 1 ok, 1 stalled" in text
-    assert "ok up to 65,514 B, stalled from 65,515 B (model: 65,514)" in text
+    assert "buggy: 1 ok, 1 stalled; ok up to 65,514 B, stalled from 65,515 B (model: 65,514)" in text
