@@ -24,6 +24,13 @@ from repro.verdict import Verdict
 REPORT_NAME = "report.md"
 #: A stack longer than this is cut: the top frames say where each thread waits.
 MAX_FRAMES = 12
+#: The wait-for graph's edge kinds in words.
+EDGE_WORDS = {
+    "waits_exit": "waits for the exit of",
+    "joins_thread": "waits for the end of",
+    "writes": "is blocked writing into",
+    "drained_by": "can be drained only by",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,7 +132,7 @@ def _header(results: Results, notes: list[str]) -> str:
         "",
         f"{len(results.runs)} runs, {len(results.thresholds)} threshold measurements,"
         f" {len(results.multiputs)} multi-message measurements, {len(results.matrix)} matrix cells,"
-        f" {len(results.diagnoses)} py-spy diagnoses.",
+        f" {len(results.diagnoses)} py-spy {'diagnosis' if len(results.diagnoses) == 1 else 'diagnoses'}.",
     ]
     headline = _headline(results)
     if headline:
@@ -274,7 +281,8 @@ def _step(step: Any) -> str:
     if isinstance(step, str):
         return step
     if isinstance(step, Mapping) and {"kind", "from", "to"} <= step.keys():
-        text = f"{_node(step['from'])} {str(step['kind']).replace('_', ' ')} {_node(step['to'])}"
+        verb = EDGE_WORDS.get(str(step["kind"]), str(step["kind"]).replace("_", " "))
+        text = f"{_node(step['from'])} {verb} {_node(step['to'])}"
         if step.get("basis"):
             text += f": {step['basis']}"
         return text + (" (inferred from /proc only)" if step.get("confirmed") is False else "")
@@ -292,7 +300,12 @@ def _node(node: Any) -> str:
 def _stack_text(stack: Any) -> str:
     """py-spy's threads (dicts with frames), plain text, or anything else as JSON."""
     if isinstance(stack, str):
-        return stack.rstrip()
+        text: str = stack
+        try:
+            # py-spy's own JSON output, kept verbatim by the capture.
+            stack = json.loads(text)
+        except ValueError:
+            return text.rstrip()
     if isinstance(stack, Mapping) and isinstance(stack.get("threads"), list):
         stack = stack["threads"]
     if isinstance(stack, list) and all(isinstance(t, Mapping) and "frames" in t for t in stack):

@@ -135,7 +135,7 @@ def load(paths: Iterable[Path]) -> Results:
                 run = _parse(where, "run", rec, _run)
                 runs.append(run)
                 if run.diagnosis:
-                    diagnoses.append(_parse(where, "run diagnosis", run.diagnosis, _diagnosis))
+                    _add(diagnoses, _parse(where, "run diagnosis", run.diagnosis, _diagnosis))
             elif kind == "threshold":
                 thresholds.append(_parse(where, kind, rec, _threshold))
             elif kind == "matrix":
@@ -143,12 +143,18 @@ def load(paths: Iterable[Path]) -> Results:
             elif kind == "multiput":
                 multiputs.append(_parse(where, kind, rec, _multiput))
             elif kind == "spy" and rec.get("diagnosis"):
-                diagnoses.append(_parse(where, kind, rec["diagnosis"], _diagnosis))
+                _add(diagnoses, _parse(where, kind, rec["diagnosis"], _diagnosis))
             # Kinds this version does not know are skipped: newer writers may add some.
     return Results(
         sources, tuple(metas), tuple(runs), tuple(thresholds), tuple(multiputs), tuple(matrix),
         tuple(diagnoses), tuple(torn),
     )  # fmt: skip
+
+
+def _add(diagnoses: list[Diagnosis], new: Diagnosis) -> None:
+    # A spy record usually repeats the diagnosis of the run it was taken from: count it once.
+    if new not in diagnoses:
+        diagnoses.append(new)
 
 
 def _parse(where: str, kind: str, rec: Mapping[str, Any], build: Callable[[Mapping[str, Any]], T]) -> T:

@@ -231,11 +231,14 @@ def test_the_report_renders_a_wait_for_cycle_and_py_spy_stacks(tmp_path: Path) -
         {"name": "_feed", "short_filename": "queues.py", "line": 251},
     ]}]  # fmt: skip
     diag = {"text": "parent waits for child; child waits for feeder", "cycle": [edge, inferred],
-            "stacks": {"11": threads, "10": "plain text stack"}}  # fmt: skip
+            "stacks": {"11": json.dumps(threads), "10": "plain text stack"}}  # fmt: skip
     text = report.render(records(tmp_path, run_result(diagnosis=diag)), {}, None, [])
     assert "parent waits for child; child waits for feeder" in text
-    assert "1. process 11 thread 12 writes pipe:[99]: write()" in text
-    assert "2. process 10 thread 10 waits exit process 11 thread 11: poll on the sentinel (inferred" in text
+    assert "1. process 11 thread 12 is blocked writing into pipe:[99]: write()" in text
+    assert (
+        "2. process 10 thread 10 waits for the exit of process 11 thread 11: poll on the sentinel (inferred"
+        in text
+    )
     assert (
         "QueueFeederThread (tid 12)\n    _send_bytes (connection.py:411)\n    _feed (queues.py:251)" in text
     )
