@@ -115,8 +115,10 @@ def draw_timeouts(data: series.TimeoutSeries) -> Figure:
 def _timeout_panel(ax: Axes, panel: series.TimeoutPanel) -> None:
     ax.set_title(panel.title, fontsize="medium")
     ax.grid(True, alpha=0.3)
+    # Faithful and fast runs may use different timeouts: each line carries its T beside it.
     for t in panel.timeouts:
         ax.axhline(t, color="black", lw=1, ls="--", label=f"join timeout T = {t:g} s")
+        ax.text(0.01, t, f"T = {t:g} s", transform=ax.get_yaxis_transform(), va="bottom", fontsize="x-small")
     # The two lines are a few bytes apart, one on top of the other at this scale: the numbers
     # beside them tell them apart.
     on_top = ax.get_xaxis_transform()
