@@ -151,6 +151,16 @@ def test_a_malformed_record_names_its_file_and_line(tmp_path: Path) -> None:
         results.load([path])
 
 
+def test_a_record_that_is_not_an_object_is_foreign(tmp_path: Path) -> None:
+    path = write(tmp_path / "r.jsonl", [threshold_line()])
+    with path.open("a") as f:
+        f.write("[1, 2]\n")
+    with pytest.raises(
+        ResultsError, match=r"r\.jsonl:3 is not a JSON object; this is not a joinstall results"
+    ):
+        results.load([path])
+
+
 def test_a_bad_verdict_is_a_malformed_record(tmp_path: Path) -> None:
     line = run_line(run_result())
     line["result"]["verdict"] = "exploded"
