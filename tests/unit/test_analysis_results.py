@@ -7,7 +7,7 @@ RunResult records are built from the real dataclasses, so a change of their JSON
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +64,7 @@ def threshold_line(capacity: int = 65536, measured: int = 65514, predicted: int 
     }  # fmt: skip
 
 
-def write(path: Path, records: list[Mapping[str, Any]], meta: Mapping[str, Any] = META) -> Path:
+def write(path: Path, records: Sequence[Mapping[str, Any]], meta: Mapping[str, Any] = META) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in [meta, *records]))
     return path
 
