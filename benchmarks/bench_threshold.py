@@ -37,7 +37,7 @@ def _describe(name: str, res: th.ThresholdResult) -> None:
     oks = [p for p in res.trace if not p.stalled]
     mean = _mean
     print(
-        f"  {name}: threshold {res.measured:,} bytes in {res.probes} probes, {res.seconds:.2f} s"
+        f"  {name:<12}: threshold {res.measured:,} bytes in {res.probes} probes, {res.seconds:.2f} s"
         f" ({len(stalls)} stalled, {mean(stalls):.3f} s each; {len(oks)} ok, {mean(oks):.3f} s each)"
     )
 
@@ -45,9 +45,9 @@ def _describe(name: str, res: th.ThresholdResult) -> None:
 def main() -> None:
     print(f"bisection over [0, {HI:,}] bytes, {sys.executable} (fork), default pipe capacity")
     fast = _search(Mode.FAST)
-    _describe("proven stall ", fast)
+    _describe("proven stall", fast)
     slow = _search(Mode.FAITHFUL)
-    _describe(f"join({TIMEOUT:g} s)  ", slow)
+    _describe(f"join({TIMEOUT:g} s)", slow)
     if fast.measured != slow.measured:
         print(f"  WARNING: the two searches disagree: {fast.measured} vs {slow.measured}")
     timing.table([("proven stall", fast.seconds), (f"timeout {TIMEOUT:g} s", slow.seconds)], "proven stall")
