@@ -292,8 +292,11 @@ def draw_matrix(data: series.MatrixSeries) -> Figure:
                  Patch(color=MISSING, label="not run")],
         loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small",
     )  # fmt: skip
+    pipes = ", ".join(human_bytes(c) for c in data.capacities)
     ax.set_title(
-        "Single-message threshold (payload bytes) per interpreter and start method", fontsize="medium"
+        "Single-message threshold (payload bytes) per interpreter and start method"
+        + (f", {pipes} pipe" if pipes else ""),
+        fontsize="medium",
     )
     return fig
 

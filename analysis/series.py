@@ -269,6 +269,8 @@ class MatrixSeries:
     start_methods: tuple[str, ...]
     #: Keyed by (interpreter, start method); a missing key is a combination that was not run.
     cells: dict[tuple[str, str], MatrixCell]
+    #: The pipe capacities the cells were measured at.
+    capacities: tuple[int, ...] = ()
 
 
 def _version_key(version: str) -> tuple[int, ...]:
@@ -292,4 +294,5 @@ def matrix(results: Results) -> MatrixSeries:
         tuple(sorted({k[0] for k in cells}, key=_version_key)),
         tuple(sorted({k[1] for k in cells}, key=_method_key)),
         cells,
+        tuple(sorted({r.capacity for r in results.matrix})),
     )

@@ -218,6 +218,7 @@ def test_matrix_colours_agreement_and_writes_the_measured_value_in_each_cell() -
     fig, data = figures.matrix(results(matrix=cells))
     ax = fig.axes[0]
     assert data.interpreters == ("3.8.18", "3.11.7") and data.start_methods == ("fork", "spawn")
+    assert ax.get_title().endswith("per interpreter and start method, 64 KiB pipe")
     (image,) = ax.images
     assert np.asarray(image.get_array()).tolist() == [[1, 0], [2, 1]]
     cell_text = {(t.get_position(), t.get_text()) for t in ax.texts}
