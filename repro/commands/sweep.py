@@ -3,8 +3,9 @@
 By default: buggy and fixed over 48 sizes on a log grid from 1 KiB to 1 MiB plus 16 sizes
 packed around the predicted threshold, stopped at proof (fast mode). Run it again with the same
 options to resume: runs already in the file are skipped. --puts K,K2,... draws the multi-put
-map instead: for each message size on the grid, K messages of that size for each K, and per
-message size the put count at which the child stalls, measured next to the prediction.
+map instead: for each message size on the grid, K messages of that size for each listed K;
+then the put count at which the child starts to stall is searched exactly between them and
+written next to the pipe model's prediction.
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ FAST_TIMEOUT = 10.0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-o", "--out", type=Path, default=Path("results/sweep.jsonl"), help="results file (JSONL)")
+    p.add_argument(
+        "-o",
+        "--out",
+        type=Path,
+        default=Path("results/sweep.jsonl"),
+        help="results file (default results/sweep.jsonl)",
+    )
     p.add_argument("--lo", type=options.size, default=sweep.DEFAULT_LO, help="smallest size (default 1KiB)")
     p.add_argument("--hi", type=options.size, default=sweep.DEFAULT_HI, help="largest size (default 1MiB)")
     p.add_argument(
