@@ -26,7 +26,9 @@ class Parser(argparse.ArgumentParser):
 
 
 def command_modules() -> list[ModuleType]:
-    mods = [importlib.import_module(f"repro.commands.{m.name}") for m in pkgutil.iter_modules(commands.__path__)]
+    mods = [
+        importlib.import_module(f"repro.commands.{m.name}") for m in pkgutil.iter_modules(commands.__path__)
+    ]
     return sorted((m for m in mods if hasattr(m, "NAME")), key=lambda m: m.NAME)
 
 

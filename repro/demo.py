@@ -4,8 +4,9 @@
 2. a fast sweep of every variant (fixes, false fixes, mitigations and siblings side by side);
 3. the byte-exact threshold at three pipe capacities, measured against the model;
 4. the multi-message map (puts until the stall, per message size);
-5. one py-spy capture of a hung tree, with its wait-for cycle;
-6. the report, with its figures.
+5. the interpreter matrix: every CPython found, every start method it has;
+6. one py-spy capture of a hung tree, with its wait-for cycle;
+7. the report, with its figures.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from repro import harness, resultsfile, sweep, threshold, variants
+from repro import harness, matrix, resultsfile, sweep, threshold, variants
 from repro.records import Mode, RunSpec
 
 
@@ -28,6 +29,8 @@ class Plan:
     fast_sizes: tuple[int, ...]
     capacities: tuple[int, ...]
     message_sizes: tuple[int, ...]
+    #: Interpreters for the matrix: None means every CPython found on this machine.
+    matrix_pythons: tuple[str, ...] | None
 
 
 FULL = Plan(
@@ -36,6 +39,7 @@ FULL = Plan(
     fast_sizes=(1024, 8192, 32768, 65514, 65515, 131072, 262144, 524288, 1 << 20),
     capacities=(4096, 65536, 1 << 20),
     message_sizes=(100, 500, 1000, 2100, 3000, 4000, 4092, 4093, 6000, 8000, 12000, 16000, 20000, 30000),
+    matrix_pythons=None,
 )
 #: What the test suite runs: every step, on the fewest points that still show each effect.
 QUICK = Plan(
@@ -44,6 +48,7 @@ QUICK = Plan(
     fast_sizes=(1024, 1 << 20),
     capacities=(4096, 65536),
     message_sizes=(2100, 5000),
+    matrix_pythons=(sys.executable,),
 )
 
 Say = Callable[[str], None]
@@ -65,13 +70,13 @@ def run(out: Path, plan: Plan, jobs: int = 2, say: Say = print, progress: bool =
     disagree: list[str] = []
     every = tuple(variants.REGISTRY)
 
-    say(f"[1/6] faithful sweep: buggy and fixed, join({plan.faithful_timeout:g}) really times out")
+    say(f"[1/7] faithful sweep: buggy and fixed, join({plan.faithful_timeout:g}) really times out")
     files.append(_sweep(out / "faithful.jsonl", plan.faithful_sizes, ("buggy", "fixed"), Mode.FAITHFUL,
                         plan.faithful_timeout, jobs, progress, say))  # fmt: skip
-    say(f"[2/6] fast sweep: all {len(every)} variants, stalls proven from /proc")
+    say(f"[2/7] fast sweep: all {len(every)} variants, stalls proven from /proc")
     files.append(_sweep(out / "sweep.jsonl", plan.fast_sizes, every, Mode.FAST, 10.0, jobs, progress, say))
 
-    say(f"[3/6] byte-exact threshold at {len(plan.capacities)} pipe capacities")
+    say(f"[3/7] byte-exact threshold at {len(plan.capacities)} pipe capacities")
     path = out / "thresholds.jsonl"
     with resultsfile.Writer(path, {"demo": "thresholds"}, resume=False) as w:
         for cap in plan.capacities:
@@ -82,7 +87,7 @@ def run(out: Path, plan: Plan, jobs: int = 2, say: Say = print, progress: bool =
                 disagree.append(f"threshold at {cap} B: measured {t.measured}, predicted {t.predicted}")
     files.append(path)
 
-    say(f"[4/6] multi-message map: {len(plan.message_sizes)} message sizes")
+    say(f"[4/7] multi-message map: {len(plan.message_sizes)} message sizes")
     path = out / "multiput.jsonl"
     with resultsfile.Writer(path, {"demo": "multiput"}, resume=False) as w:
         for size in plan.message_sizes:
@@ -97,10 +102,20 @@ def run(out: Path, plan: Plan, jobs: int = 2, say: Say = print, progress: bool =
         )
     files.append(path)
 
-    say("[5/6] py-spy on a hung tree: the wait-for cycle")
+    say("[5/7] interpreter matrix: threshold per CPython and start method")
+    path = out / "matrix.jsonl"
+    table = matrix.run(plan.matrix_pythons, jobs=jobs)
+    with resultsfile.Writer(path, {"demo": "matrix"}, resume=False) as w:
+        for record in table.records():
+            w.append(record)
+    say("      " + table.table().replace("\n", "\n      "))
+    disagree += [f"matrix: Python {c.python_version} {c.start_method}" for c in table.cells if not c.agree]
+    files.append(path)
+
+    say("[6/7] py-spy on a hung tree: the wait-for cycle")
     files.append(_spy(out / "spy.jsonl", say))
 
-    say("[6/6] report and figures")
+    say("[7/7] report and figures")
     from analysis import report, results  # imported late: matplotlib loads in ~1 s
 
     written = report.write(results.load(files), out / "report")

@@ -73,10 +73,13 @@ def read(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]], bool]:
         try:
             records.append(json.loads(line))
         except ValueError:
-            raise ResultsError(f"{path}:{number} is not a JSON record; this is not a joinstall results file") from None
-    if not records or records[0].get("kind") != "meta" or records[0].get("schema") != SCHEMA:
+            raise ResultsError(
+                f"{path}:{number} is not a JSON record; this is not a joinstall results file"
+            ) from None
+    first = records[0] if records else None
+    if not isinstance(first, dict) or first.get("kind") != "meta" or first.get("schema") != SCHEMA:
         raise ResultsError(f"{path} has no joinstall metadata line; it is not a joinstall results file")
-    return records[0], records[1:], torn
+    return first, records[1:], torn
 
 
 def records(path: Path, kind: str) -> Iterator[dict[str, Any]]:
@@ -112,7 +115,9 @@ class Writer:
             tmp.write_text(json.dumps(meta, sort_keys=True) + "\n")
             os.replace(tmp, self.path)
         except OSError as exc:
-            raise ResultsError(f"cannot write {self.path}: {exc.strerror}; choose a writable -o path") from None
+            raise ResultsError(
+                f"cannot write {self.path}: {exc.strerror}; choose a writable -o path"
+            ) from None
 
     def _truncate_torn_tail(self) -> None:
         raw = self.path.read_bytes()

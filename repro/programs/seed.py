@@ -94,7 +94,7 @@ def set_pipe_size(fd, size):
         raise UsageError(
             "the kernel refused pipe size %d (%s); use a power of two from 4096 up to "
             "/proc/sys/fs/pipe-max-size" % (size, os.strerror(exc.errno or 0))
-        )
+        ) from None
     return fcntl.fcntl(fd, F_GETPIPE_SZ)
 
 
@@ -201,7 +201,7 @@ def run_executor(opts, result):
         result["join_seconds"] = time.monotonic() - start
         say("PARENT: Waited the child for %s" % ("%g" % opts.timeout))
         say("PARENT: Child process is gone")
-        result["pid_child"] = list(pool._processes)[0] if pool._processes else None
+        result["pid_child"] = next(iter(pool._processes), None)
     result["child_alive_after_join"] = False
     return child_digest, [data]
 

@@ -17,13 +17,13 @@ def test_quick_demo_writes_results_figures_and_report(tmp_path: Path) -> None:
     out = tmp_path / "results"
     done = joinstall("demo", "--quick", "--no-progress", "--out", str(out), timeout=220)
     assert done.returncode == 0, done.stdout + done.stderr
-    for step in range(1, 7):
-        assert f"[{step}/6]" in done.stdout
+    for step in range(1, 8):
+        assert f"[{step}/7]" in done.stdout
     report = out / "report" / "report.md"
     assert f"report:  {report}" in done.stdout
     text = report.read_text()
     assert "cancel_join_thread" in text and "WAIT-FOR CYCLE" in text
-    for name in ("timeouts", "thresholds", "multiput"):
+    for name in ("timeouts", "thresholds", "multiput", "matrix"):
         assert (out / "report" / f"{name}.png").stat().st_size > 10_000
         assert (out / "report" / f"{name}.svg").exists()
     thresholds = [json.loads(line) for line in (out / "thresholds.jsonl").read_text().splitlines()[1:]]
