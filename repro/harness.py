@@ -190,6 +190,7 @@ def _diagnose(watch: _Watch, parent: int) -> dict[str, Any] | None:
     """py-spy on every process of the proven stall, before the tree is killed."""
     # Imported here: the capture is only needed once a stall is proven.
     from repro import diagnosis
+
     result: dict[str, Any] | None = diagnosis.capture(watch.snaps[-1], watch.evidence, parent)
     return result
 
