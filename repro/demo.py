@@ -2,7 +2,7 @@
 
 1. a faithful sweep of buggy and fixed with a short real timeout (where the timeouts hit);
 2. a fast sweep of every variant (fixes, false fixes, mitigations and siblings side by side);
-3. the byte-exact threshold at three pipe capacities, measured against the model;
+3. the byte-exact threshold at pipe capacities from 4 KiB to 1 MiB, measured against the model;
 4. the multi-message map (puts until the stall, per message size);
 5. the interpreter matrix: every CPython found, every start method it has;
 6. one py-spy capture of a hung tree, with its wait-for cycle;
@@ -37,7 +37,7 @@ FULL = Plan(
     faithful_sizes=(1024, 4096, 16384, 32768, 60000, 65514, 65515, 70000, 131072, 262144, 524288, 1 << 20),
     faithful_timeout=1.0,
     fast_sizes=(1024, 8192, 32768, 65514, 65515, 131072, 262144, 524288, 1 << 20),
-    capacities=(4096, 65536, 1 << 20),
+    capacities=tuple(4096 << k for k in range(9)),  # 4 KiB .. 1 MiB
     message_sizes=(100, 500, 1000, 2100, 3000, 4000, 4092, 4093, 6000, 8000, 12000, 16000, 20000, 30000),
     matrix_pythons=None,
 )
@@ -76,7 +76,7 @@ def run(out: Path, plan: Plan, jobs: int = 2, say: Say = print, progress: bool =
     say(f"[2/7] fast sweep: all {len(every)} variants, stalls proven from /proc")
     files.append(_sweep(out / "sweep.jsonl", plan.fast_sizes, every, Mode.FAST, 10.0, jobs, progress, say))
 
-    say(f"[3/7] byte-exact threshold at {len(plan.capacities)} pipe capacities")
+    say(f"[3/7] byte-exact threshold at {len(plan.capacities)} pipe capacities, measured vs model")
     path = out / "thresholds.jsonl"
     with resultsfile.Writer(path, {"demo": "thresholds"}, resume=False) as w:
         for cap in plan.capacities:
