@@ -18,6 +18,8 @@ from typing import Any
 
 import psutil
 
+from repro import syscalls
+
 #: Overridable so that tests can play a platform without /proc.
 PROC = os.environ.get("JOINSTALL_PROCFS", "/proc")
 F_SETPIPE_SZ = 1031
@@ -158,6 +160,23 @@ def _pipes(pid: int) -> tuple[PipeEnd, ...]:
         inode = int(target[6:-1])
         ends.append(PipeEnd(int(entry), inode, (flags & os.O_ACCMODE) != os.O_RDONLY))
     return tuple(sorted(ends, key=lambda e: e.fd))
+
+
+def any_blocked_write(pids: list[int]) -> bool:
+    """Whether any thread of these processes sleeps in write(): the cheap gate for a snapshot."""
+    for pid in pids:
+        try:
+            tids = os.listdir(f"{PROC}/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                nr, _ = parse_syscall(_read(f"{PROC}/{pid}/task/{tid}/syscall"))
+            except OSError:
+                continue
+            if nr in syscalls.WRITES:
+                return True
+    return False
 
 
 def proc_state(pid: int) -> ProcState | None:
