@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from repro import spy, syscalls, waitfor
-from repro.procfs import PipeEnd, PipeState, ProcState, Snapshot, ThreadState
+from repro.procfs import ProcState, Snapshot, ThreadState
 from repro.verdict import StallEvidence
 from repro.waitfor import Kind, PipeNode, ThreadNode
 
@@ -26,18 +26,6 @@ READ = next(iter(syscalls.READS))
 WAIT4 = next(nr for nr, n in syscalls.NAMES.items() if n == "wait4")
 
 
-def snapshot(data: dict[str, Any]) -> Snapshot:
-    procs = tuple(
-        ProcState(
-            p["pid"], p["ppid"], p["name"], tuple(p["cmdline"]),
-            tuple(ThreadState(**{**t, "args": tuple(t["args"])}) for t in p["threads"]),
-            tuple(PipeEnd(**e) for e in p["pipes"]),
-        )
-        for p in data["procs"]
-    )  # fmt: skip
-    return Snapshot(data["t"], procs, tuple(PipeState(**q) for q in data["pipes"]))
-
-
 def load(path: Path) -> tuple[dict[str, Any], Snapshot, StallEvidence, dict[tuple[int, int], spy.Classified]]:
     rec: dict[str, Any] = json.loads(path.read_text())
     labels = {}
@@ -45,7 +33,7 @@ def load(path: Path) -> tuple[dict[str, Any], Snapshot, StallEvidence, dict[tupl
         for t in spy.parse(json.dumps(dump)):
             c = spy.classify(t)
             labels[(c.pid, c.tid)] = c
-    return rec, snapshot(rec["snapshot"]), StallEvidence.from_dict(rec["evidence"]), labels
+    return rec, Snapshot.from_dict(rec["snapshot"]), StallEvidence.from_dict(rec["evidence"]), labels
 
 
 def cycle_of(
