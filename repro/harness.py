@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import fcntl
 import json
 import math
 import os
@@ -14,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from repro import interpreters, procfs, reaper, variants
+from repro import interpreters, pipes, procfs, reaper, variants
 from repro.errors import PlatformError, UsageError
 from repro.programs import seed
 from repro.records import Mode, RunResult, RunSpec, Timings
@@ -31,7 +30,6 @@ GRACE = 30.0
 #: Between full snapshots, the process tree is re-walked every this many samples.
 TREE_EVERY = 4
 MAX_PUTS = 100_000
-MAX_PIPE_SIZE = 2**31 - 1
 _CHILD_PID = re.compile(r"^CHILD: PID is (\d+)")
 
 Listener = Callable[[str], None]
@@ -59,22 +57,8 @@ def validate(spec: RunSpec) -> None:
 
 
 def check_pipe_size(size: int) -> int:
-    """Ask the kernel on a scratch pipe whether it accepts this capacity; return what it gives."""
-    if size > MAX_PIPE_SIZE:
-        # fcntl's argument is a C int: a larger value would wrap around silently.
-        raise UsageError(f"pipe size {size} is too large; use 4096 up to /proc/sys/fs/pipe-max-size")
-    r, w = os.pipe()
-    try:
-        fcntl.fcntl(w, procfs.F_SETPIPE_SZ, size)
-        return fcntl.fcntl(w, procfs.F_GETPIPE_SZ)
-    except OSError as exc:
-        raise UsageError(
-            f"the kernel refused pipe size {size} ({os.strerror(exc.errno or 0)}); use 4096 up to"
-            " /proc/sys/fs/pipe-max-size, or run with CAP_SYS_RESOURCE for more"
-        ) from None
-    finally:
-        os.close(r)
-        os.close(w)
+    """The capacity the queue pipe will get (UsageError if the kernel would refuse it)."""
+    return pipes.capacity_for(size)
 
 
 def program_argv(spec: RunSpec) -> list[str]:

@@ -18,12 +18,10 @@ from typing import Any
 
 import psutil
 
-from repro import syscalls
+from repro import pipes, syscalls
 
 #: Overridable so that tests can play a platform without /proc.
 PROC = os.environ.get("JOINSTALL_PROCFS", "/proc")
-F_SETPIPE_SZ = 1031
-F_GETPIPE_SZ = 1032
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,7 +204,7 @@ def pipe_state(pid: int, fd: int, inode: int) -> PipeState | None:
         if not stat.S_ISFIFO(os.fstat(rfd).st_mode):
             return None
         buf = fcntl.ioctl(rfd, termios.FIONREAD, b"\0\0\0\0")
-        return PipeState(inode, struct.unpack("i", buf)[0], fcntl.fcntl(rfd, F_GETPIPE_SZ))
+        return PipeState(inode, struct.unpack("i", buf)[0], fcntl.fcntl(rfd, pipes.F_GETPIPE_SZ))
     except OSError:
         return None
     finally:

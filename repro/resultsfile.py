@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from repro import interpreters
+from repro import interpreters, pipes
 from repro.errors import ResultsError
 
 SCHEMA = 1
@@ -26,18 +26,6 @@ TOOL_VERSION = "0.1.0"
 
 def metadata(config: Mapping[str, Any]) -> dict[str, Any]:
     """What a results file needs to be read and compared later: machine, kernel, interpreters."""
-    r, w = os.pipe()
-    try:
-        import fcntl
-
-        capacity = fcntl.fcntl(w, 1032)
-    finally:
-        os.close(r)
-        os.close(w)
-    try:
-        pipe_max = int(Path("/proc/sys/fs/pipe-max-size").read_text())
-    except OSError:
-        pipe_max = None
     pythons = {config.get("python") or interpreters.current().path}
     return {
         "kind": "meta",
@@ -48,8 +36,8 @@ def metadata(config: Mapping[str, Any]) -> dict[str, Any]:
         "kernel": platform.release(),
         "machine": platform.machine(),
         "page_size": os.sysconf("SC_PAGE_SIZE"),
-        "pipe_capacity": capacity,
-        "pipe_max_size": pipe_max,
+        "pipe_capacity": pipes.default_capacity(),
+        "pipe_max_size": pipes.max_size(),
         "interpreters": {p: interpreters.probe(p).version for p in sorted(pythons)},
         "config": dict(config),
     }

@@ -48,7 +48,8 @@ BAD = [
     (["--start-method", "threads"], "start method"),
     (["--shell", "/usr/bin/zsh-missing"], "does not exist"),
     (["--python", "/nonexistent/python3"], "does not exist"),
-    (["--pipe-size", "64GiB"], "too large"),
+    (["--pipe-size", "64GiB"], "out of range"),
+    (["--pipe-size", "100"], "out of range"),
     (["--puts", "0"], "--puts"),
 ]
 
