@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import functools
 import glob
+import itertools
 import json
 import os
 import shutil
@@ -20,6 +21,17 @@ _PROBE = (
     "'default': m.get_start_method(), 'executable': sys.executable}))"
 )
 PROBE_TIMEOUT = 20.0
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``"3.13.0rc1"`` -> ``(3, 13, 0)``: the numeric part, for sorting and comparing."""
+    parts = []
+    for piece in version.split("."):
+        digits = "".join(itertools.takewhile(str.isdigit, piece))
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,10 +110,9 @@ def discover(min_version: tuple[int, int] = (3, 8)) -> tuple[list[Interpreter], 
         except UsageError as exc:
             bad[path] = str(exc)
             continue
-        parts = tuple(int(p) for p in interp.version.split(".")[:2])
-        if parts < min_version:
+        if version_tuple(interp.version)[:2] < min_version:
             bad[path] = f"Python {interp.version} is older than {min_version[0]}.{min_version[1]}"
         elif interp.version not in by_version:
             by_version[interp.version] = interp
-    good = sorted(by_version.values(), key=lambda i: tuple(int(p) for p in i.version.split(".")))
+    good = sorted(by_version.values(), key=lambda i: version_tuple(i.version))
     return good, bad
