@@ -86,6 +86,8 @@ class _Watch:
         self.diagnosis: dict[str, Any] | None = None
         self._partial = b""
         self._samples = 0
+        #: Pipes that a process outside the tree can read: a stall on them is never proven.
+        self.drained_elsewhere: set[int] = set()
 
     def sample(self, root: int, window: float) -> None:
         """One observation of the tree, full only while some thread sleeps in write().
@@ -104,7 +106,15 @@ class _Watch:
             return
         self.tree = procfs.tree(root)
         self.snaps.append(procfs.snapshot(self.tree))
-        self.evidence = prove_stall(self.snaps, window)
+        evidence = prove_stall(self.snaps, window)
+        if evidence is None or evidence.pipe_inode in self.drained_elsewhere:
+            return
+        outside = procfs.read_end_holders(evidence.pipe_inode) - set(self.tree)
+        if outside:
+            # Someone outside the program's tree can read this pipe: nothing is proven.
+            self.drained_elsewhere.add(evidence.pipe_inode)
+            return
+        self.evidence = evidence
 
     def take(self, data: bytes) -> None:
         *done, self._partial = (self._partial + data).split(b"\n")

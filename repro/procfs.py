@@ -7,6 +7,7 @@ that pipe is. Every reader tolerates a process that vanishes mid-read: trees cha
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fcntl
 import os
@@ -177,6 +178,22 @@ def any_blocked_write(pids: list[int]) -> bool:
     return False
 
 
+def read_end_holders(inode: int) -> set[int]:
+    """Every process on the machine that holds the read end of this pipe (a full /proc scan).
+
+    Used once, when a stall is about to be called proven: a reader outside the observed tree
+    could still drain the pipe, and then nothing is proven.
+    """
+    holders = set()
+    for pid in psutil.pids():
+        with contextlib.suppress(OSError):
+            for end in _pipes(pid):
+                if end.inode == inode and not end.writable:
+                    holders.add(pid)
+                    break
+    return holders
+
+
 def proc_state(pid: int) -> ProcState | None:
     """Everything we watch about one process, or None if it is gone."""
     try:
@@ -190,7 +207,8 @@ def proc_state(pid: int) -> ProcState | None:
             except (FileNotFoundError, ProcessLookupError):
                 continue
         return ProcState(pid, ppid, name, cmdline, tuple(threads), _pipes(pid))
-    except (psutil.Error, FileNotFoundError, ProcessLookupError):
+    except (psutil.Error, FileNotFoundError, ProcessLookupError, PermissionError):
+        # Gone, or not ours to look into: either way there is nothing to observe.
         return None
 
 

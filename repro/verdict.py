@@ -83,11 +83,15 @@ def blocked_writes(snap: Snapshot) -> list[tuple[ProcState, ThreadState, int]]:
 
 
 def nobody_reads(snap: Snapshot, inode: int) -> bool:
-    """No holder of the read end is reading the pipe, and none of its threads is runnable."""
-    for proc in snap.procs:
-        fds = _pipe_fds(proc, inode, writable=False)
-        if not fds:
-            continue
+    """Someone holds the read end, and none of its holders reads or is even runnable.
+
+    A pipe whose reader is not in the snapshot at all proves nothing: that reader (outside
+    the observed tree) may be draining it slowly.
+    """
+    holders = [(proc, fds) for proc in snap.procs if (fds := _pipe_fds(proc, inode, writable=False))]
+    if not holders:
+        return False
+    for proc, fds in holders:
         for th in proc.threads:
             if th.state not in SLEEPING and th.state != "Z":
                 return False

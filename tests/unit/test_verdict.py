@@ -150,3 +150,18 @@ def test_a_chain_of_stalls_reports_its_end() -> None:
 def test_a_chain_waits_while_its_next_link_is_still_moving() -> None:
     snaps = [_chain(False, i * 0.01) for i in range(4)] + [_chain(True, 0.04)]
     assert prove_stall(snaps, 0.02) is None
+
+
+def test_a_pipe_with_no_reader_in_sight_proves_nothing() -> None:
+    """The reader may live outside the observed tree and drain the pipe slowly."""
+    no_readers = [
+        dataclasses.replace(
+            snap,
+            procs=tuple(
+                dataclasses.replace(p, pipes=tuple(e for e in p.pipes if e.writable)) for p in snap.procs
+            ),
+        )
+        for snap in series([5000] * 5)
+    ]
+    assert prove_stall(series([5000] * 5), 0.02) is not None
+    assert prove_stall(no_readers, 0.02) is None
