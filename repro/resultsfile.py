@@ -75,10 +75,23 @@ def records(path: Path, kind: str) -> Iterator[dict[str, Any]]:
     return (r for r in recs if r.get("kind") == kind)
 
 
+def check_target(path: Path) -> None:
+    """Refuse an output path that cannot be written, before any run starts."""
+    if path.is_dir():
+        raise ResultsError(f"{path} is a directory; pass a file path to -o, e.g. {path / 'results.jsonl'}")
+    existing = next((p for p in path.parents if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise ResultsError(f"cannot create {path}: {existing} is a file, not a directory; choose another -o")
+    place = path if path.exists() else existing
+    if place is not None and not os.access(place, os.W_OK):
+        raise ResultsError(f"cannot write {path}: {place} is not writable; choose another -o")
+
+
 class Writer:
     """Appends records to a results file, creating it with its metadata or resuming it."""
 
     def __init__(self, path: Path, config: Mapping[str, Any], resume: bool = True) -> None:
+        check_target(path)
         self.path = path
         self.repaired = False
         self.keys: set[str] = set()
@@ -97,9 +110,9 @@ class Writer:
 
     def _create(self, meta: Mapping[str, Any]) -> None:
         """Write the metadata line to a temporary file and rename it, so no reader sees half."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.tmp")
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp.write_text(json.dumps(meta, sort_keys=True) + "\n")
             os.replace(tmp, self.path)
         except OSError as exc:
@@ -117,9 +130,18 @@ class Writer:
         return key in self.keys
 
     def append(self, record: Mapping[str, Any]) -> None:
-        line = (json.dumps(record, sort_keys=True) + "\n").encode()
-        os.write(self._fd, line)
-        os.fsync(self._fd)
+        """Append one whole line, or nothing: a failed write is cut back off the file."""
+        line = memoryview((json.dumps(record, sort_keys=True) + "\n").encode())
+        before = os.fstat(self._fd).st_size
+        try:
+            while line:
+                line = line[os.write(self._fd, line) :]
+            os.fsync(self._fd)
+        except OSError as exc:
+            os.ftruncate(self._fd, before)
+            raise ResultsError(
+                f"cannot append to {self.path}: {exc.strerror}; free space and resume"
+            ) from None
         if "key" in record:
             self.keys.add(str(record["key"]))
 

@@ -1,0 +1,77 @@
+"""Results files: whole lines or nothing, torn tails repaired, foreign files refused."""
+
+from __future__ import annotations
+
+import json
+import resource
+import signal
+from pathlib import Path
+
+import pytest
+
+from repro import resultsfile
+from repro.errors import ResultsError
+
+
+def test_records_round_trip_and_resume_skips_keys(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    with resultsfile.Writer(path, {"grid": [1, 2]}, resume=False) as w:
+        w.append({"kind": "run", "key": "a", "x": 1})
+    with resultsfile.Writer(path, {"grid": [1, 2]}) as w:
+        assert w.done("a") and not w.done("b")
+    meta, recs, torn = resultsfile.read(path)
+    assert meta["config"] == {"grid": [1, 2]} and recs == [{"kind": "run", "key": "a", "x": 1}] and not torn
+
+
+def test_a_torn_tail_is_cut_and_reported(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    with resultsfile.Writer(path, {}, resume=False) as w:
+        w.append({"kind": "run", "key": "a"})
+    with path.open("ab") as f:
+        f.write(b'{"kind": "run", "ke')
+    with resultsfile.Writer(path, {}) as w:
+        assert w.repaired
+    assert path.read_bytes().endswith(b'"key": "a", "kind": "run"}\n')
+
+
+def test_another_configuration_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    resultsfile.Writer(path, {"a": 1}, resume=False).close()
+    with pytest.raises(ResultsError, match="different configuration"):
+        resultsfile.Writer(path, {"a": 2})
+
+
+@pytest.mark.parametrize("content", [b"", b"[1, 2]\n", b"a,b\n1,2\n", b'{"kind": "run"}\n'])
+def test_foreign_or_empty_files_are_refused(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(ResultsError):
+        resultsfile.read(path)
+
+
+def test_unwritable_targets_are_refused_before_anything_is_written(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for target in (tmp_path, blocker / "r.jsonl"):
+        with pytest.raises(ResultsError):
+            resultsfile.Writer(target, {}, resume=False)
+    assert blocker.read_text() == "x"
+
+
+def test_a_failed_append_leaves_no_partial_line(tmp_path: Path) -> None:
+    """A real short write: RLIMIT_FSIZE lets half the line in, then the kernel says EFBIG."""
+    path = tmp_path / "r.jsonl"
+    with resultsfile.Writer(path, {}, resume=False) as w:
+        w.append({"kind": "run", "key": "a"})
+        size = path.stat().st_size
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        old = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size + 10, hard))
+        try:
+            with pytest.raises(ResultsError, match="cannot append"):
+                w.append({"kind": "run", "key": "b", "pad": "x" * 100})
+        finally:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+            signal.signal(signal.SIGXFSZ, old)
+    assert path.stat().st_size == size
+    assert [json.loads(x)["key"] for x in path.read_text().splitlines()[1:]] == ["a"]
