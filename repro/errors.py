@@ -14,6 +14,8 @@ class ExitCode(enum.IntEnum):
     MISMATCH = 1
     #: Bad input: a one-line message says what to change; nothing was started or written.
     USAGE = 2
+    #: The target program itself failed (verdict ``error``): its stderr is in the output.
+    PROGRAM_FAILED = 3
     #: Ctrl-C: every process that was started has been reaped.
     INTERRUPTED = 130
 

@@ -30,6 +30,8 @@ GRACE = 30.0
 #: Between full snapshots, the process tree is re-walked every this many samples.
 TREE_EVERY = 4
 MAX_PUTS = 100_000
+#: A day: join(T) beyond that is a typo, and Python's own limit is far above any real use.
+MAX_TIMEOUT = 86_400.0
 _CHILD_PID = re.compile(r"^CHILD: PID is (\d+)")
 
 Listener = Callable[[str], None]
@@ -39,9 +41,15 @@ def validate(spec: RunSpec) -> None:
     """Reject a bad spec before anything is started (UsageError, one line)."""
     if not 0 <= spec.size <= seed.MAX_SIZE:
         raise UsageError(f"--size must be a whole number of bytes from 0 to {seed.MAX_SIZE:,} (256 MiB)")
-    if not (math.isfinite(spec.timeout) and spec.timeout > 0):
-        raise UsageError("--timeout must be a number of seconds greater than 0")
-    variants.get(spec.variant)
+    if not (math.isfinite(spec.timeout) and 0 < spec.timeout <= MAX_TIMEOUT):
+        raise UsageError(
+            f"--timeout must be a number of seconds greater than 0 and at most {MAX_TIMEOUT:,.0f}"
+        )
+    variant = variants.get(spec.variant)
+    given = {"--pipe-size": spec.pipe_size != 0, "--puts": spec.puts != 1}
+    for option, why in variant.not_for:
+        if given[option]:
+            raise UsageError(f"{option} does not apply to variant {variant.name}: {why}")
     if not 1 <= spec.puts <= MAX_PUTS:
         raise UsageError(f"--puts must be from 1 to {MAX_PUTS:,}")
     if not (os.path.isfile(spec.shell) and os.access(spec.shell, os.X_OK)):
@@ -54,6 +62,8 @@ def validate(spec: RunSpec) -> None:
         )
     if spec.pipe_size:
         check_pipe_size(spec.pipe_size)
+    if variant.name == "bigpipe":
+        check_pipe_size(seed.BIGPIPE_SIZE)
 
 
 def check_pipe_size(size: int) -> int:
@@ -277,6 +287,12 @@ def _explain(
             f"data loss — received {result['bytes_received']:,} of {result['size']:,} bytes"
             f" (sha256 {'matches' if result['sha256_match'] else 'differs'}); {variant.changes}"
             " drops what the feeder had not written."
+        )
+    if verdict is Verdict.OK and result and variant.kind is variants.Kind.FALSE_FIX:
+        return (
+            f"ok this time, by luck — {result['bytes_received']:,} bytes arrived intact, but"
+            f" {variant.changes} is a false fix: the child exits without waiting for its feeder,"
+            " and whatever the feeder has not written yet is lost. Do not call it fixed."
         )
     if verdict is Verdict.OK and result:
         return (

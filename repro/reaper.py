@@ -21,8 +21,9 @@ import subprocess
 from collections.abc import Iterator, Sequence
 
 PR_SET_CHILD_SUBREAPER = 36
-# dash's kill takes no `--`: `-KILL` is the signal, `-PGID` the group.
-_WATCHDOG = 'read pgid; read _eof; kill -KILL "-$pgid" 2>/dev/null'
+# It kills only if the harness vanished without saying "done": once the group is reaped its
+# id may be reused. dash's kill takes no `--`: `-KILL` is the signal, `-PGID` the group.
+_WATCHDOG = 'read pgid; read word; [ "$word" = done ] || kill -KILL "-$pgid" 2>/dev/null'
 
 
 def become_subreaper() -> None:
@@ -63,7 +64,8 @@ def session(argv: Sequence[str], **popen_kwargs: object) -> Iterator[subprocess.
     become_subreaper()
     setpriv = shutil.which("setpriv")
     prefix = [setpriv, "--pdeathsig", "KILL"] if setpriv else []
-    watchdog = subprocess.Popen(["/bin/sh", "-c", _WATCHDOG], stdin=subprocess.PIPE)
+    # In a session of its own, so that the terminal's Ctrl-C does not kill it with the harness.
+    watchdog = subprocess.Popen(["/bin/sh", "-c", _WATCHDOG], stdin=subprocess.PIPE, start_new_session=True)
     proc: subprocess.Popen[bytes] | None = None
     try:
         proc = subprocess.Popen([*prefix, *argv], start_new_session=True, **popen_kwargs)  # type: ignore[call-overload]
@@ -80,5 +82,8 @@ def session(argv: Sequence[str], **popen_kwargs: object) -> Iterator[subprocess.
                 if stream is not None:
                     stream.close()
         if watchdog.stdin is not None:
-            watchdog.stdin.close()
+            with contextlib.suppress(BrokenPipeError):
+                watchdog.stdin.write(b"done\n")
+            with contextlib.suppress(BrokenPipeError):
+                watchdog.stdin.close()
         watchdog.wait()

@@ -29,6 +29,8 @@ class Variant:
     explanation: str
     #: Capacity of the pipe the payload goes through (None: no such pipe, it cannot fill).
     pipe_bytes: int | None = 64 * 1024
+    #: Options that make no sense for this variant, with the reason a user is told.
+    not_for: tuple[tuple[str, str], ...] = ()
 
     def expected(self, size: int, stall_above: int | None) -> frozenset[Verdict]:
         """The verdicts a correct run may reach for a payload of ``size`` bytes.
@@ -72,6 +74,7 @@ REGISTRY: dict[str, Variant] = {
             "put() is a call to the manager process over a socket and returns once the server"
             " holds the item. The child has no feeder thread to wait for, so join() returns"
             " even before the parent reads. The price is a third process and a copy.", None,
+            (("--pipe-size", "its queue lives in the manager process, behind a socket"),),
         ),
         Variant(
             "simplequeue", Kind.BUG, "SimpleQueue: put() writes in the calling thread",
@@ -89,12 +92,14 @@ REGISTRY: dict[str, Variant] = {
             "executor", Kind.FIX, "concurrent.futures.ProcessPoolExecutor, future.result()",
             "The pool's management thread in the parent reads results as they come, so the"
             " worker's write always drains. result() is the get-before-join order built in.", None,
+            (("--pipe-size", "the pool's result queue is its own"), ("--puts", "a task returns one result")),
         ),
         Variant(
             "bigpipe", Kind.MITIGATION, f"F_SETPIPE_SZ the queue pipe to {seed.BIGPIPE_SIZE:,} bytes",
             "A larger pipe moves the threshold up to the new capacity, byte for byte, but any"
             " payload above it stalls exactly as before. A mitigation, not a fix.",
             seed.BIGPIPE_SIZE,
+            (("--pipe-size", f"it sets its own, {seed.BIGPIPE_SIZE:,} bytes"),),
         ),
         Variant(
             "popen_wait", Kind.SIBLING, "the child's subprocess: Popen(stdout=PIPE).wait() before reading",

@@ -11,7 +11,9 @@ import argparse
 import json
 
 from repro import harness, options, procfs
+from repro.errors import ExitCode
 from repro.records import Mode
+from repro.verdict import Verdict
 
 NAME = "run"
 
@@ -39,4 +41,4 @@ def run(args: argparse.Namespace) -> int:
         print(f"VERDICT: {result.explanation}")
         if result.diagnosis and result.diagnosis.get("text"):
             print(result.diagnosis["text"])
-    return 0
+    return int(ExitCode.PROGRAM_FAILED if result.verdict is Verdict.ERROR else ExitCode.OK)

@@ -190,20 +190,30 @@ def make_channel(ctx, variant, pipe_size):
 
 
 def run_executor(opts, result):
+    """The pool variant: no join(T) here, result(T) is the wait; the pool reads as it goes."""
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import TimeoutError as FutureTimeout
 
     ctx = multiprocessing.get_context(opts.start_method)
-    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-        future = pool.submit(executor_task, opts.shell, opts.size)
-        say("PARENT: Now joining process")
-        start = time.monotonic()
-        child_digest, data = future.result(timeout=opts.get_timeout)
-        result["join_seconds"] = time.monotonic() - start
-        say("PARENT: Waited the child for %s" % ("%g" % opts.timeout))
-        say("PARENT: Child process is gone")
-        result["pid_child"] = next(iter(pool._processes), None)
-    result["child_alive_after_join"] = False
-    return child_digest, [data]
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
+    future = pool.submit(executor_task, opts.shell, opts.size)
+    say("PARENT: Now waiting for the result")
+    start = time.monotonic()
+    try:
+        child_digest, data = future.result(timeout=opts.timeout)
+        received = [data]
+    except FutureTimeout:
+        child_digest, received = "", []
+    result["join_seconds"] = time.monotonic() - start
+    result["pid_child"] = next(iter(pool._processes), None)
+    result["child_alive_after_join"] = not future.done()
+    say("PARENT: Waited for the result for %.3f s" % result["join_seconds"])
+    if not future.done():
+        # A worker that never answers: stop it rather than wait in shutdown() for ever.
+        for worker in list(pool._processes.values()):
+            worker.terminate()
+    pool.shutdown(wait=True)
+    return child_digest, received
 
 
 def run_process(opts, result):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from repro import procfs
 from tests.integration.helpers import joinstall, started, wait_gone
 
 pytestmark = pytest.mark.integration
@@ -123,7 +124,11 @@ def test_no_process_survives_the_harness(sig: signal.Signals) -> None:
     argv = [sys.executable, "-m", "repro", "run", "--size", "1MiB", "--faithful", "--timeout", "30"]
     with started(*argv) as proc:
         pids = _program_pids(proc.stdout, time.monotonic() + 20)
-        time.sleep(0.2)  # let the child block in write(): we interrupt a real stall, not a start-up
+        # Interrupt a real stall, not a start-up: wait until the child's feeder sleeps in write().
+        deadline = time.monotonic() + 20
+        while not procfs.any_blocked_write([pids[1]]):
+            assert time.monotonic() < deadline, "the child never blocked in write()"
+            time.sleep(0.01)
         os.kill(proc.pid, sig)
         code = proc.wait(timeout=15)
         if sig is signal.SIGINT:

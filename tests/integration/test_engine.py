@@ -53,7 +53,8 @@ def test_faithful_mode_really_waits_for_the_timeout() -> None:
     result = run(variant="buggy", size=1 << 20, timeout=1.5, mode=Mode.FAITHFUL)
     assert result.verdict is Verdict.STALLED
     join_s = result.timings.join_s
-    assert join_s is not None and 1.5 <= join_s < 2.5
+    # At least T, to the millisecond; the upper bound only rules out a second wait.
+    assert join_s is not None and 1.5 <= join_s < 3.0
     assert result.timings.verdict_s >= 1.5
     assert "PARENT: Waited the child for 1.5" in result.output
     assert "PARENT: Child is alive? True" in result.output
