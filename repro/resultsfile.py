@@ -17,11 +17,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from repro import interpreters, pipes
+from repro import __version__, interpreters, pipes
 from repro.errors import ResultsError
 
 SCHEMA = 1
-TOOL_VERSION = "0.1.0"
 
 
 def metadata(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -30,7 +29,7 @@ def metadata(config: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "kind": "meta",
         "schema": SCHEMA,
-        "tool_version": TOOL_VERSION,
+        "tool_version": __version__,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "system": platform.system(),
         "kernel": platform.release(),
