@@ -8,6 +8,7 @@ answer (a hung py-spy).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -19,8 +20,9 @@ from typing import Any
 
 import pytest
 
-from repro import diagnosis, harness, procfs, spy
+from repro import diagnosis, harness, procfs
 from repro.records import RunResult, RunSpec
+from repro.spy import capture, pyspy, stacks, target
 from repro.verdict import Verdict
 from tests.integration.helpers import ROOT, joinstall, started, wait_gone
 
@@ -78,10 +80,14 @@ def test_harness_captures_labels_and_the_cycle(method: str) -> None:
     assert "waits for its QueueFeederThread → QueueFeederThread is blocked writing" in diag["text"]
     assert "waiting in join()" in diag["text"] and "FIX: drain the queue" in diag["text"]
     assert diag["missing"] == []
-    # The raw JSON is kept, one dump per Python process of the tree.
+    # The raw JSON is kept, one dump per Python process of the tree, and a readable rendering.
     assert {str(parent), str(child)} <= set(diag["stacks"])
-    for raw in diag["stacks"].values():
-        assert spy.parse(raw)
+    assert set(diag["stacks_text"]) == set(diag["stacks"])
+    for pid, raw in diag["stacks"].items():
+        threads = stacks.parse(raw)
+        assert threads and diag["stacks_text"][pid] == stacks.render(threads)
+    assert "BaseProcess.join (multiprocessing/process.py:" in diag["stacks_text"][str(parent)]
+    assert "QueueFeederThread (tid " in diag["stacks_text"][str(child)]
     if method != "fork":
         assert "resource tracker" in {t["role"] for t in diag["threads"]}
     if method == "forkserver":
@@ -110,13 +116,13 @@ def test_harness_labels_simplequeue_and_popen_wait() -> None:
 
 @pytest.mark.timeout(60)
 def test_harness_without_py_spy_still_closes_the_cycle_from_proc(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(spy.PYSPY_ENV, "/nonexistent/py-spy")
+    monkeypatch.setenv(pyspy.PYSPY_ENV, "/nonexistent/py-spy")
     result = harness.run(RunSpec(variant="buggy", size=MIB, timeout=30, start_method="fork", spy=True))
     assert result.diagnosis is not None
     diag = result.diagnosis
     cycle = check_cycle(result)
     assert [e["kind"] for e in cycle] == ["waits_exit", "joins_thread", "writes", "drained_by"]
-    assert not diag["confirmed"] and diag["stacks"] == {}
+    assert not diag["confirmed"] and diag["stacks"] == {} and diag["stacks_text"] == {}
     assert {m["problem"] for m in diag["missing"]} == {"missing"}
     assert "/proc alone" in diag["text"] and "install py-spy" in diag["text"]
     assert all(t["source"] == "/proc" for t in diag["threads"])
@@ -127,11 +133,14 @@ def program(*extra: str) -> tuple[str, ...]:
 
 
 def child_pid(proc: Any) -> int:
-    """The program prints its child's PID before the child puts anything."""
-    os.set_blocking(proc.stdout.fileno(), False)
+    """The program prints its child's PID before the child puts anything (read it once per program)."""
+    fd = proc.stdout.fileno()
+    # Why os.read: a non-blocking text stream raises instead of returning "" before any output.
+    os.set_blocking(fd, False)
     deadline, text = time.monotonic() + 10, ""
     while time.monotonic() < deadline:
-        text += proc.stdout.read() or ""
+        with contextlib.suppress(BlockingIOError):
+            text += os.read(fd, 65536).decode()
         m = re.search(r"CHILD: PID is (\d+)", text)
         if m:
             return int(m.group(1))
@@ -176,6 +185,50 @@ def test_spy_pid_prints_verdict_cycle_and_fix() -> None:
         assert lines[0].startswith("VERDICT: stalled — proven:")
         assert lines[1].startswith("WAIT-FOR CYCLE (py-spy + /proc): parent ")
         assert "FIX: drain the queue before joining" in done.stdout
+        assert lines[-1] == "STACKS: add --stacks to print py-spy's full stack of every thread"
+        full = joinstall("spy", "--pid", str(proc.pid), "--budget", "20", "--stacks")
+        assert full.returncode == 0, full.stderr
+        block = full.stdout.split(f"STACKS of parent {proc.pid}:\n", 1)[1]
+        assert (
+            block.startswith("  MainThread (tid ")
+            and "BaseProcess.join (multiprocessing/process.py:" in block
+        )
+        assert f"STACKS of child {child_pid(proc)}:" in full.stdout
+
+
+@pytest.mark.timeout(60)
+def test_the_harness_entry_point_takes_native_and_locals() -> None:
+    # The harness calls diagnosis.capture(snapshot, evidence, parent, native=..., locals_=...).
+    with started(*program()) as proc:
+        sampler = target.sample(proc.pid, budget=20)
+        assert sampler.evidence is not None
+        diag = diagnosis.capture(sampler.snaps[-1], sampler.evidence, proc.pid, native=True, locals_=True)
+        assert diag is not None and diag["cycle"] and diag["missing"] == []
+        parent = diag["stacks_text"][str(proc.pid)]
+        assert "[native]" in parent, "--native adds the C frames"
+        assert re.search(r"^        timeout = ", parent, re.M), "--locals adds join()'s arguments"
+        assert diagnosis.capture(sampler.snaps[-1], None, proc.pid) is None, "no evidence, no capture"
+
+
+@pytest.mark.timeout(60)
+def test_a_process_we_may_not_read_is_left_out_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Another user's process in the tree: procfs.proc_state gives None for it (EACCES on its
+    # fd table). Simulated by hiding `cat` of the popen_wait pipeline, as if it ran under sudo.
+    real = procfs.proc_state
+
+    def not_ours(pid: int) -> procfs.ProcState | None:
+        state = real(pid)
+        return None if state is not None and state.name == "cat" else state
+
+    monkeypatch.setattr(procfs, "proc_state", not_ours)
+    with started(*program("--variant", "popen_wait")) as proc:
+        out = target.diagnose(proc.pid, budget=20)
+        assert out["verdict"] == "stalled"
+        names = {p["name"] for p in out["processes"]}
+        assert "cat" not in names and {"sh", "head"} <= names
+        hidden = [s for s in map(real, procfs.tree(proc.pid)) if s is not None and s.name == "cat"]
+        assert hidden, "cat was in the tree all along, only hidden"
+        assert out["cycle"] and "communicate()" in out["fix"]
 
 
 @pytest.mark.timeout(60)
@@ -192,7 +245,9 @@ def test_spy_pid_without_py_spy_gives_the_verdict_from_proc() -> None:
 def test_spy_pid_when_ptrace_is_refused(tmp_path: Path) -> None:
     fake = fake_pyspy(tmp_path, f"echo {json.dumps(PERMISSION_DENIED)} >&2\nexit 1")
     with started(*program()) as proc:
-        done = joinstall("spy", "--pid", str(proc.pid), "--budget", "20", "--json", env={spy.PYSPY_ENV: fake})
+        done = joinstall(
+            "spy", "--pid", str(proc.pid), "--budget", "20", "--json", env={pyspy.PYSPY_ENV: fake}
+        )
         assert done.returncode == 0, done.stderr
         out = json.loads(done.stdout)
         assert {m["problem"] for m in out["missing"]} == {"permission"}
@@ -201,15 +256,26 @@ def test_spy_pid_when_ptrace_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(60)
+def test_spy_pid_of_the_child_points_at_the_parent_that_holds_the_read_end() -> None:
+    # From the child's tree alone the pipe looks undrained, but the parent, outside that
+    # tree, holds its read end: that proves nothing, and the way out is the parent's PID.
+    with started(*program()) as proc:
+        child = child_pid(proc)
+        line = one_line_error(joinstall("spy", "--pid", str(child), "--budget", "0.5"))
+        assert line.startswith("joinstall spy: error: not stalled:"), line
+        assert f"PID {proc.pid} outside PID {child}'s tree can read it: pass --pid {proc.pid}" in line
+
+
+@pytest.mark.timeout(60)
 def test_a_hung_py_spy_is_killed_at_its_bound(tmp_path: Path) -> None:
     # The script's sleep is a grandchild of ours: the kill must reach py-spy's whole group.
     marker = tmp_path / "sleep.pid"
     fake = fake_pyspy(tmp_path, f"sleep 30 &\necho $! > {marker}\nwait")
     with started(*program()) as proc:
-        snaps, ev = diagnosis.sample(proc.pid, budget=20)
-        assert ev is not None
+        sampler = target.sample(proc.pid, budget=20)
+        assert sampler.evidence is not None
         start = time.monotonic()
-        diag = diagnosis.capture(snaps[-1], ev, proc.pid, binary=fake, timeout=0.5)
+        diag = capture.capture(sampler.snaps[-1], sampler.evidence, proc.pid, binary=fake, timeout=0.5)
         took = time.monotonic() - start
         assert diag is not None
         assert took < 3.0, f"capture took {took:.2f} s with a 0.5 s bound"

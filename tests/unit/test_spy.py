@@ -8,19 +8,28 @@ classifier, so a classifier that mislabels any interpreter's frames fails here.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from repro import spy
-from repro.spy import Frame, Label
+from repro import procfs
+from repro.errors import UsageError
+from repro.spy import labels, pyspy, stacks, target
+from repro.spy.labels import Label
+from repro.spy.stacks import Frame
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "spy"
 RECORDINGS = sorted(FIXTURES.glob("py3*.json"))
+# Paths that are the same on every POSIX machine: the seed's default --shell, its pipeline's input.
+POSIX_PATHS = {"/bin/sh", "/dev/urandom"}
+# An absolute path: a slash that starts a string or follows a separator, up to the next one.
+ABSOLUTE = re.compile(r"(?:^|(?<=[\s=\"'(\[,;:]))/[^\s\"',;)\]]*")
 # py-spy 0.4's own words (recorded): EPERM from ptrace, and a process that is not Python.
 PERMISSION_DENIED = (
     "Permission Denied: Try running again with elevated permissions by going 'sudo env \"PATH=$PATH\" !!'"
@@ -32,11 +41,11 @@ def load(path: Path) -> dict[str, Any]:
     return data
 
 
-def threads_of(rec: dict[str, Any]) -> list[spy.Thread]:
-    return [t for dump in rec["dumps"].values() for t in spy.parse(json.dumps(dump))]
+def threads_of(rec: dict[str, Any]) -> list[stacks.Thread]:
+    return [t for dump in rec["dumps"].values() for t in stacks.parse(json.dumps(dump))]
 
 
-def expected(rec: dict[str, Any], thread: spy.Thread) -> Label:
+def expected(rec: dict[str, Any], thread: stacks.Thread) -> Label:
     """The label a person assigns from who the thread is (the program printed the PIDs)."""
     if thread.pid == rec["parent"]:
         return Label.JOIN
@@ -55,11 +64,46 @@ def test_recordings_cover_every_interpreter_and_start_method() -> None:
         assert {(minor, m) for m in ("fork", "spawn", "forkserver")} <= seen, minor
 
 
+def strings(data: Any) -> list[str]:
+    """Every string of a JSON value, keys included."""
+    if isinstance(data, str):
+        return [data]
+    if isinstance(data, dict):
+        return [s for k, v in data.items() for s in (k, *strings(v))]
+    if isinstance(data, list):
+        return [s for v in data for s in strings(v)]
+    return []
+
+
 def test_recordings_carry_no_machine_paths() -> None:
+    # Any absolute path must be a placeholder (<prefix>/, <repo>/, <lib>/, <src>/): a slash
+    # that starts a string, or follows a separator, starts a path this machine would leak.
     for path in RECORDINGS:
+        found = {p for s in strings(load(path)) for p in ABSOLUTE.findall(s)}
+        assert found <= POSIX_PATHS, (path.name, sorted(found - POSIX_PATHS))
         text = path.read_text()
-        assert os.path.expanduser("~") not in text, path.name
-        assert str(FIXTURES.parents[2]) not in text, path.name
+        assert os.path.expanduser("~") not in text and str(FIXTURES.parents[2]) not in text, path.name
+
+
+def test_the_recorder_maps_every_outside_path_to_a_placeholder() -> None:
+    spec = importlib.util.spec_from_file_location("record", FIXTURES / "record.py")
+    assert spec is not None and spec.loader is not None
+    record = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(record)
+    prefix = "/opt/cpython-3.11"
+    assert (
+        record.clean(f"{prefix}/lib/python3.11/threading.py", prefix)
+        == "<prefix>/lib/python3.11/threading.py"
+    )
+    built = "/scratch/build.42/Python-3.11.7/Modules/clinic/selectmodule.c.h"
+    assert record.clean(built, prefix) == "<src>/Modules/clinic/selectmodule.c.h"
+    assert record.clean("/usr/lib/x86_64-linux-gnu/libc.so.6", prefix) == "<lib>/libc.so.6"
+    assert record.clean("/usr/src/glibc/poll.c", prefix) == "<src>/poll.c"
+    assert (
+        record.clean("cat /dev/urandom | head -c 1 /srv/x", prefix) == "cat /dev/urandom | head -c 1 <src>/x"
+    )
+    assert record.clean("/bin/sh", prefix) == "/bin/sh"
+    assert record.leaks('["/srv/a", "<src>/b", "/bin/sh"]') == ["/srv/a"]
 
 
 @pytest.mark.parametrize("path", RECORDINGS, ids=lambda p: p.stem)
@@ -68,7 +112,7 @@ def test_every_recorded_thread_gets_its_label(path: Path) -> None:
     threads = threads_of(rec)
     assert {t.pid for t in threads} >= {rec["parent"], rec["child"]}
     for thread in threads:
-        got = spy.classify(thread)
+        got = labels.classify(thread)
         assert got.label is expected(rec, thread), (thread.pid, thread.name, [f.name for f in thread.frames])
         assert got.tid == thread.os_thread_id
 
@@ -76,7 +120,7 @@ def test_every_recorded_thread_gets_its_label(path: Path) -> None:
 @pytest.mark.parametrize("path", RECORDINGS, ids=lambda p: p.stem)
 def test_the_deciding_frame_is_the_one_a_person_would_point_at(path: Path) -> None:
     rec = load(path)
-    by_label = {spy.classify(t).label: spy.classify(t).frame for t in threads_of(rec)}
+    by_label = {labels.classify(t).label: labels.classify(t).frame for t in threads_of(rec)}
     join = by_label[Label.JOIN]
     assert join is not None and join.function == "join" and join.file == "multiprocessing/process.py"
     if Label.FEEDER_WRITE in by_label:
@@ -95,12 +139,12 @@ def test_qualified_names_from_311_and_bare_names_before() -> None:
     new = threads_of(load(FIXTURES / "py311_fork_buggy.json"))
     assert "join" in [f.name for t in old for f in t.frames]
     assert "BaseProcess.join" in [f.name for t in new for f in t.frames]
-    assert {spy.classify(t).label for t in old} == {spy.classify(t).label for t in new}
+    assert {labels.classify(t).label for t in old} == {labels.classify(t).label for t in new}
 
 
 def test_a_fork_child_is_recognised_by_its_bootstrap_frame() -> None:
     rec = load(FIXTURES / "py311_fork_buggy.json")
-    flags = {(t.pid, spy.classify(t).mp_child) for t in threads_of(rec)}
+    flags = {(t.pid, labels.classify(t).mp_child) for t in threads_of(rec)}
     assert (rec["child"], True) in flags and (rec["parent"], False) in flags
 
 
@@ -111,34 +155,34 @@ def test_native_and_locals_dump_parses_and_classifies_the_same() -> None:
     assert any(f.native for f in frames), "libc/libpython frames are native"
     assert not any(f.native for f in frames if f.filename.endswith(".py"))
     assert any(f.locals and any(v.name == "self" for v in f.locals) for f in frames)
-    assert {expected(rec, t) for t in threads} == {spy.classify(t).label for t in threads}
+    assert {expected(rec, t) for t in threads} == {labels.classify(t).label for t in threads}
 
 
 def test_the_recorded_not_python_message_maps_to_not_python() -> None:
     errors = [e for p in RECORDINGS for e in load(p)["errors"].values()]
     assert errors, "popen_wait recordings include sh, cat and head"
-    assert {spy._problem_of(e) for e in errors} == {spy.Problem.NOT_PYTHON}
+    assert {pyspy.problem_of(e) for e in errors} == {pyspy.Problem.NOT_PYTHON}
 
 
 @pytest.mark.parametrize(
     ("stderr", "problem"),
     [
-        (PERMISSION_DENIED, spy.Problem.PERMISSION),
-        ("Error: Operation not permitted (os error 1)", spy.Problem.PERMISSION),
+        (PERMISSION_DENIED, pyspy.Problem.PERMISSION),
+        ("Error: Operation not permitted (os error 1)", pyspy.Problem.PERMISSION),
         (
             "Error: Failed to get process executable name. Check that the process is running.",
-            spy.Problem.GONE,
+            pyspy.Problem.GONE,
         ),
-        ("Error: something new", spy.Problem.FAILED),
+        ("Error: something new", pyspy.Problem.FAILED),
     ],
 )
-def test_py_spy_errors_map_to_problems_with_fixes(stderr: str, problem: spy.Problem) -> None:
-    assert spy._problem_of(stderr) is problem
-    assert spy.FIXES[problem]
+def test_py_spy_errors_map_to_problems_with_fixes(stderr: str, problem: pyspy.Problem) -> None:
+    assert pyspy.problem_of(stderr) is problem
+    assert pyspy.FIXES[problem]
 
 
 def test_permission_fix_names_the_container_and_yama_remedies() -> None:
-    fix = spy.FIXES[spy.Problem.PERMISSION]
+    fix = pyspy.FIXES[pyspy.Problem.PERMISSION]
     assert "SYS_PTRACE" in fix and "ptrace_scope" in fix
 
 
@@ -146,12 +190,12 @@ def test_permission_fix_names_the_container_and_yama_remedies() -> None:
     "raw", ["", "not json", "{}", '[{"pid": 1}]', '[{"pid": 1, "thread_id": 2, "frames": [{"line": 3}]}]']
 )
 def test_parse_rejects_what_is_not_a_dump(raw: str) -> None:
-    with pytest.raises(spy.SpyError):
-        spy.parse(raw)
+    with pytest.raises(stacks.SpyError):
+        stacks.parse(raw)
 
 
 def test_parse_accepts_an_empty_dump() -> None:
-    assert spy.parse("[]") == ()
+    assert stacks.parse("[]") == ()
 
 
 def f(name: str, file: str) -> Frame:
@@ -165,34 +209,76 @@ def test_innermost_known_frame_decides() -> None:
         f("BaseProcess.join", "multiprocessing/process.py"),
         f("_exit_function", "multiprocessing/util.py"),
     )
-    assert spy.label_of(exiting)[0] is Label.JOIN
+    assert labels.label_of(exiting)[0] is Label.JOIN
     idle = (f("Condition.wait", "threading.py"), f("Queue._feed", "multiprocessing/queues.py"))
-    assert spy.label_of(idle)[0] is Label.FEEDER_IDLE
+    assert labels.label_of(idle)[0] is Label.FEEDER_IDLE
     reading = (f("_recv", "multiprocessing/connection.py"), f("Queue.get", "multiprocessing/queues.py"))
-    assert spy.label_of(reading)[0] is Label.READ
+    assert labels.label_of(reading)[0] is Label.READ
     unknown = (f("sleep", "time.py"), f("main", "app.py"))
-    assert spy.label_of(unknown) == (Label.OTHER, unknown[0])
-    assert spy.label_of(()) == (Label.OTHER, None)
+    assert labels.label_of(unknown) == (Label.OTHER, unknown[0])
+    assert labels.label_of(()) == (Label.OTHER, None)
 
 
 def test_a_subprocess_py_file_elsewhere_is_not_multiprocessing() -> None:
     # Same bare name, other module: Popen.wait of subprocess is not a process join.
-    assert spy.label_of((f("Popen.wait", "subprocess.py"),))[0] is Label.SUBPROCESS_WAIT
-    assert spy.label_of((f("Popen.wait", "multiprocessing/popen_fork.py"),))[0] is Label.JOIN
-    assert spy.label_of((f("join", "mylib/process.py"),))[0] is Label.OTHER
+    assert labels.label_of((f("Popen.wait", "subprocess.py"),))[0] is Label.SUBPROCESS_WAIT
+    assert labels.label_of((f("Popen.wait", "multiprocessing/popen_fork.py"),))[0] is Label.JOIN
+    assert labels.label_of((f("join", "mylib/process.py"),))[0] is Label.OTHER
 
 
 def test_find_honours_an_explicit_binary_and_hides_a_missing_one(tmp_path: Path) -> None:
     fake = tmp_path / "py-spy"
     fake.write_text("#!/bin/sh\nexit 0\n")
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
-    assert spy.find(str(fake)) == str(fake)
-    assert spy.find(str(tmp_path / "absent")) is None
-    assert spy.find(str(tmp_path)) is None, "a directory is not a binary"
+    assert pyspy.find(str(fake)) == str(fake)
+    assert pyspy.find(str(tmp_path / "absent")) is None
+    assert pyspy.find(str(tmp_path)) is None, "a directory is not a binary"
 
 
 def test_find_reads_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv(spy.PYSPY_ENV, str(tmp_path / "absent"))
-    assert spy.find() is None
-    d = spy.dump(os.getpid())
-    assert d.problem is spy.Problem.MISSING and "absent" in d.error and not d.ok
+    monkeypatch.setenv(pyspy.PYSPY_ENV, str(tmp_path / "absent"))
+    assert pyspy.find() is None
+    d = pyspy.dump(os.getpid())
+    assert d.problem is pyspy.Problem.MISSING and "absent" in d.error and not d.ok
+
+
+def test_native_frames_are_told_by_their_library_not_by_placeholders() -> None:
+    frames = [f for t in threads_of(load(FIXTURES / "py311_fork_buggy_native_locals.json")) for f in t.frames]
+    by_file = {f.filename: f.native for f in frames}
+    assert by_file["<src>/Modules/selectmodule.c"] and by_file["<lib>/libc.so.6"]
+    assert not by_file["<prefix>/lib/python3.11/threading.py"]
+    frozen = Frame(
+        "_find_and_load", "<frozen importlib._bootstrap>", "<frozen importlib._bootstrap>", None, 1
+    )
+    assert not frozen.native
+
+
+def test_stacks_render_every_thread_with_its_frames_innermost_first() -> None:
+    rec = load(FIXTURES / "py311_fork_buggy.json")
+    parent = stacks.parse(json.dumps(rec["dumps"][str(rec["parent"])]))
+    text = stacks.render(parent)
+    lines = text.splitlines()
+    assert lines[0].startswith(f"MainThread (tid {rec['parent']}")
+    frames = [ln.strip() for ln in lines[1:] if ln.startswith("    ")]
+    assert frames == [f.where() for f in parent[0].frames]
+    assert any(ln.startswith("BaseProcess.join (multiprocessing/process.py:") for ln in frames)
+
+
+def test_stacks_render_marks_native_frames_and_shows_locals() -> None:
+    rec = load(FIXTURES / "py311_fork_buggy_native_locals.json")
+    text = "\n".join(stacks.render(stacks.parse(json.dumps(d))) for d in rec["dumps"].values())
+    assert "select_poll_poll_impl (selectmodule.c:655)  [native]" in text
+    assert re.search(r"^        self = <", text, re.M), "locals follow their frame"
+
+
+@pytest.mark.parametrize("failure", ["none", "raise"])
+def test_spy_pid_on_a_process_we_may_not_read_says_so(monkeypatch: pytest.MonkeyPatch, failure: str) -> None:
+    # proc_state gives None (or, from an older procfs, raises) for another user's process:
+    # one line that says how to get access, not "no such process" and not a traceback.
+    def not_ours(pid: int) -> None:
+        if failure == "raise":
+            raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(procfs, "proc_state", not_ours)
+    with pytest.raises(UsageError, match=r"cannot observe PID \d+: it is not ours; run as its user or root"):
+        target.check(os.getppid())

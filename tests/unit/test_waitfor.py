@@ -14,33 +14,34 @@ from typing import Any
 
 import pytest
 
-from repro import spy, syscalls, waitfor
+from repro import syscalls
 from repro.procfs import ProcState, Snapshot, ThreadState
+from repro.spy import labels as spylabels
+from repro.spy import stacks, text, waits, words
+from repro.spy.graph import Edge, Graph, Kind, PipeNode, ThreadNode, feeding, find_cycle
+from repro.spy.labels import Classified
+from repro.spy.roles import roles as roles_of
 from repro.verdict import StallEvidence
-from repro.waitfor import Kind, PipeNode, ThreadNode
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "spy"
 QUEUE = sorted(p for p in FIXTURES.glob("py3*.json") if "popen_wait" not in p.name)
 POPEN = sorted(FIXTURES.glob("py3*_popen_wait.json"))
 READ = next(iter(syscalls.READS))
 WAIT4 = next(nr for nr, n in syscalls.NAMES.items() if n == "wait4")
+RESTART = next(nr for nr, n in syscalls.NAMES.items() if n == "restart_syscall")
 
 
-def load(path: Path) -> tuple[dict[str, Any], Snapshot, StallEvidence, dict[tuple[int, int], spy.Classified]]:
+def load(path: Path) -> tuple[dict[str, Any], Snapshot, StallEvidence, dict[tuple[int, int], Classified]]:
     rec: dict[str, Any] = json.loads(path.read_text())
-    labels = {}
-    for dump in rec["dumps"].values():
-        for t in spy.parse(json.dumps(dump)):
-            c = spy.classify(t)
-            labels[(c.pid, c.tid)] = c
+    labels = spylabels.of(t for dump in rec["dumps"].values() for t in stacks.parse(json.dumps(dump)))
     return rec, Snapshot.from_dict(rec["snapshot"]), StallEvidence.from_dict(rec["evidence"]), labels
 
 
 def cycle_of(
-    snap: Snapshot, ev: StallEvidence, labels: dict[tuple[int, int], spy.Classified], parent: int
-) -> tuple[waitfor.Graph, tuple[waitfor.Edge, ...]]:
-    graph = waitfor.build(snap, labels, parent)
-    cycle = waitfor.find_cycle(graph, ThreadNode(ev.writer_pid, ev.writer_tid))
+    snap: Snapshot, ev: StallEvidence, labels: dict[tuple[int, int], Classified], parent: int
+) -> tuple[Graph, tuple[Edge, ...]]:
+    graph = waits.build(snap, labels, parent)
+    cycle = find_cycle(graph, ThreadNode(ev.writer_pid, ev.writer_tid))
     assert cycle is not None, [e.to_dict() for e in graph.edges]
     return graph, cycle
 
@@ -64,7 +65,7 @@ def test_queue_cycle_names_the_parent_child_and_pipe(path: Path, with_spy: bool)
     else:
         assert kinds == [Kind.WAITS_EXIT, Kind.JOINS_THREAD, Kind.WRITES, Kind.DRAINED_BY]
         assert cycle[1].dst == ThreadNode(child, ev.writer_tid), "the child joins the very thread that writes"
-    text = waitfor.render(graph, cycle)
+    text = words.render(graph, cycle)
     assert f"parent {parent}" in text and f"child {child}" in text and f"pipe:[{ev.pipe_inode}]" in text
     assert f"{ev.requested_bytes:,} bytes" in text and f"{ev.fill:,}/{ev.capacity:,}" in text
     if with_spy:
@@ -81,7 +82,7 @@ def test_queue_cycle_names_the_parent_child_and_pipe(path: Path, with_spy: bool)
 @pytest.mark.parametrize("path", [p for p in QUEUE if "forkserver" in p.name], ids=lambda p: p.stem)
 def test_forkserver_roles_and_sentinel_through_the_forkserver(path: Path) -> None:
     rec, snap, ev, _labels = load(path)
-    roles = waitfor.roles(snap, rec["parent"])
+    roles = roles_of(snap, rec["parent"])
     assert roles[rec["child"]] == "child"
     assert sorted(roles.values()) == ["child", "forkserver", "parent", "resource tracker"]
     _graph, cycle = cycle_of(snap, ev, {}, rec["parent"])
@@ -100,9 +101,9 @@ def test_popen_wait_cycle_runs_through_the_shell_pipeline(path: Path, with_spy: 
         ThreadNode(child, child), ThreadNode(sh, sh), ThreadNode(head, head)
     ]  # fmt: skip
     assert all(e.confirmed for e in cycle), "wait4 names its pid: no inference needed"
-    behind = waitfor.feeding(graph, cycle)
+    behind = feeding(graph, cycle)
     assert ThreadNode(rec["parent"], rec["parent"]) in {e.src for e in behind}
-    text = waitfor.render(graph, cycle)
+    text = words.render(graph, cycle)
     assert text.startswith(f"child {child}") and f"sh {sh} waits for head {head} to exit" in text
     assert ("subprocess.Popen.wait()" in text) is with_spy
 
@@ -111,7 +112,7 @@ def test_restarted_poll_after_a_ptrace_stop_still_closes_the_cycle() -> None:
     rec, snap, ev, _ = load(FIXTURES / "py311_fork_buggy.json")
     parent = snap.proc(rec["parent"])
     assert parent is not None
-    restarted = dataclasses.replace(parent.threads[0], syscall=waitfor._RESTART, args=())
+    restarted = dataclasses.replace(parent.threads[0], syscall=RESTART, args=())
     procs = tuple(dataclasses.replace(p, threads=(restarted,)) if p is parent else p for p in snap.procs)
     _graph, cycle = cycle_of(dataclasses.replace(snap, procs=procs), ev, {}, rec["parent"])
     assert "restart_syscall" in cycle[0].basis
@@ -127,26 +128,40 @@ def test_a_parent_that_reads_breaks_the_cycle() -> None:
     )
     procs = tuple(dataclasses.replace(p, threads=(reading,)) if p is parent else p for p in snap.procs)
     labels = {k: v for k, v in labels.items() if k[0] != rec["parent"]}
-    graph = waitfor.build(dataclasses.replace(snap, procs=procs), labels, rec["parent"])
-    assert waitfor.find_cycle(graph) is None
+    graph = waits.build(dataclasses.replace(snap, procs=procs), labels, rec["parent"])
+    assert find_cycle(graph) is None
+    # The text then lists the waits it did find, instead of a cycle.
+    found = words.render_chain(graph, [e for e in graph.edges if e.kind is not Kind.DRAINED_BY])
+    assert any("waits for its QueueFeederThread" in w for w in found), found
+    result = {
+        "processes": [],
+        "cycle_text": None,
+        "open_waits": found,
+        "threads": [],
+        "missing": [],
+        "fix": "-",
+    }
+    assert text.render(result).startswith(
+        f"WAIT-FOR CYCLE: not closed from what could be seen; waits found: {found[0]}"
+    )
 
 
 def test_wait4_minus_one_waits_for_every_child() -> None:
-    assert waitfor._signed32(0xFFFFFFFF) == -1 and waitfor._signed32(1234) == 1234
+    assert waits._signed32(0xFFFFFFFF) == -1 and waits._signed32(1234) == 1234
     sh = ProcState(
         10, 1, "sh", ("sh",), (ThreadState(10, "sh", "S", 61, (0xFFFFFFFF, 0, 0, 0, 0, 0), "do_wait"),), ()
     )
     kids = [
         ProcState(pid, 10, "x", ("x",), (ThreadState(pid, "x", "S", 0, (0,), ""),), ()) for pid in (11, 12)
     ]
-    graph = waitfor.build(Snapshot(0.0, (sh, *kids), ()), {}, None)
+    graph = waits.build(Snapshot(0.0, (sh, *kids), ()), {}, None)
     assert {e.dst for e in graph.edges} == {ThreadNode(11, 11), ThreadNode(12, 12)}
 
 
 def test_a_label_other_than_join_vetoes_the_poll_inference() -> None:
     # The forkserver also sleeps in a poll-like call, but py-spy says it is not joining.
     rec, snap, _ev, labels = load(FIXTURES / "py311_forkserver_buggy.json")
-    roles = waitfor.roles(snap, rec["parent"])
+    roles = roles_of(snap, rec["parent"])
     server = next(pid for pid, r in roles.items() if r == "forkserver")
-    graph = waitfor.build(snap, labels, rec["parent"])
+    graph = waits.build(snap, labels, rec["parent"])
     assert not [e for e in graph.edges if e.src == ThreadNode(server, server)]
