@@ -1,19 +1,24 @@
-"""Variants x outcome: how often each verdict was reached, and whether that was expected."""
+"""Variants x outcome: how often each verdict was reached, and whether that was expected.
+
+A false fix that ended ok is counted on its own (``by_luck``): the registry allows it below the
+threshold (a race), but it is neither a fix nor "as expected" in any reassuring sense.
+"""
 
 from __future__ import annotations
 
 import collections
 import dataclasses
 
-from analysis.results import Results, RunRecord, ThresholdRecord
-from analysis.series import queue_threshold_applies, threshold_at
+from analysis import registry
+from analysis.records import Results, RunRecord, ThresholdRecord
+from analysis.series.thresholds import threshold_at
 from repro.variants import REGISTRY, Kind
 from repro.verdict import Verdict
 
 EXPECTATION = {
     Kind.BUG: "ok up to the threshold, stalled above it",
     Kind.FIX: "ok at every size",
-    Kind.FALSE_FIX: "data loss above the threshold (a race below it: ok or data loss)",
+    Kind.FALSE_FIX: "data loss above the threshold; below it a race: data loss, or ok by luck",
     Kind.MITIGATION: "ok up to the larger pipe's threshold, stalled above it",
     Kind.SIBLING: "ok up to the threshold, stalled above it (in the child's subprocess or its queue)",
 }
@@ -25,18 +30,25 @@ class OutcomeRow:
     kind: str
     expectation: str
     counts: dict[Verdict, int]
-    #: Runs whose verdict is one the registry allows for their size.
+    #: Runs whose verdict is one the registry allows for their size (ok-by-luck runs excluded).
     as_expected: int
     #: Runs that could not be checked: no measured threshold for their pipe capacity.
     unchecked: int
+    #: Runs of a false fix that ended ok: the data arrived this time, but can be lost.
+    by_luck: int = 0
 
     @property
     def runs(self) -> int:
         return sum(self.counts.values())
 
     @property
+    def checked(self) -> int:
+        """Runs whose verdict was compared with the registry's expectation."""
+        return self.runs - self.unchecked - self.by_luck
+
+    @property
     def unexpected(self) -> int:
-        return self.runs - self.as_expected - self.unchecked
+        return self.checked - self.as_expected
 
 
 def expected(run: RunRecord, thresholds: tuple[ThresholdRecord, ...]) -> frozenset[Verdict] | None:
@@ -45,7 +57,7 @@ def expected(run: RunRecord, thresholds: tuple[ThresholdRecord, ...]) -> frozens
     if variant is None:
         return None
     stall_above = None
-    if queue_threshold_applies(run.variant):
+    if registry.queue_pipe_bounds(run.variant):
         stall_above = threshold_at(thresholds, run.capacity)
         if stall_above is None and variant.kind is not Kind.FIX:
             return None
@@ -58,20 +70,24 @@ def outcomes(results: Results) -> tuple[OutcomeRow, ...]:
     by_variant: dict[str, list[RunRecord]] = collections.defaultdict(list)
     for run in results.runs:
         by_variant[run.variant].append(run)
-    order = list(REGISTRY)
     rows = []
-    for name in sorted(by_variant, key=lambda n: (order.index(n) if n in order else len(order), n)):
+    for name in sorted(by_variant, key=registry.order):
         runs = by_variant[name]
-        checks = [expected(r, results.thresholds) if r.puts == 1 else None for r in runs]
-        kind = REGISTRY[name].kind if name in REGISTRY else None
+        lucky = [registry.ok_by_luck(r.variant, r.verdict) for r in runs]
+        checks = [
+            expected(r, results.thresholds) if r.puts == 1 and not luck else None
+            for r, luck in zip(runs, lucky, strict=True)
+        ]
+        kind = registry.kind(name)
         rows.append(
             OutcomeRow(
                 variant=name,
-                kind=kind.value if kind else "unknown variant",
+                kind=registry.kind_label(name),
                 expectation=EXPECTATION[kind] if kind else "not in this version's registry",
                 counts={v: sum(r.verdict is v for r in runs) for v in Verdict},
                 as_expected=sum(c is not None and r.verdict in c for r, c in zip(runs, checks, strict=True)),
-                unchecked=sum(c is None for c in checks),
+                unchecked=sum(c is None and not luck for c, luck in zip(checks, lucky, strict=True)),
+                by_luck=sum(lucky),
             )
         )
     return tuple(rows)

@@ -6,109 +6,16 @@ cannot do without are required; everything else is optional and read defensively
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from analysis.records import Diagnosis, MultiputRecord, Results, RunRecord, ThresholdRecord
 from repro import resultsfile
 from repro.errors import ResultsError
 from repro.verdict import Verdict
 
 T = TypeVar("T")
-
-
-@dataclasses.dataclass(frozen=True)
-class RunRecord:
-    """One run of a program: what was asked, the verdict, and when join returned."""
-
-    variant: str
-    size: int
-    puts: int
-    mode: str
-    timeout: float
-    pipe_size: int
-    start_method: str | None
-    python_version: str
-    verdict: Verdict
-    verdict_s: float | None
-    join_s: float | None
-    join_would_return_at: float | None
-    #: Bytes the queue's pipe holds (from the stall evidence or the program's own report).
-    capacity: int | None
-    diagnosis: Mapping[str, Any] | None
-
-    @property
-    def proven_only(self) -> bool:
-        """A fast-mode stall: proven and stopped, so join's return time is T by inference."""
-        return self.join_s is None and self.join_would_return_at is not None
-
-    @property
-    def join_returns_at(self) -> float | None:
-        """Seconds until join returned (measured), or would have (fast-mode stall), or None."""
-        return self.join_s if self.join_s is not None else self.join_would_return_at
-
-
-@dataclasses.dataclass(frozen=True)
-class ThresholdRecord:
-    """The largest single payload that does not stall, measured and predicted (also a matrix cell)."""
-
-    python: str
-    python_version: str
-    start_method: str
-    pipe_size: int
-    capacity: int
-    puts: int
-    #: -1 when even an empty payload stalls; None when the search did not finish.
-    measured: int | None
-    predicted: int | None
-    agree: bool
-    probes: int | None
-    seconds: float | None
-
-
-@dataclasses.dataclass(frozen=True)
-class MultiputRecord:
-    """The smallest number of puts of one message size that stalls, measured and predicted."""
-
-    variant: str
-    message_size: int
-    capacity: int
-    #: None when no number of puts tried stalled (a fix, or too few tried).
-    measured_puts: int | None
-    predicted_puts: int | None
-    #: None when nothing was predicted for this variant.
-    agree: bool | None
-    #: False when ``measured_puts - 1`` was not tried, so the measurement is an upper bound.
-    exact: bool
-    #: The most puts tried (a sweep's map): with no stall, the count is above this.
-    most_tried: int | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class Diagnosis:
-    """A py-spy wait-for cycle: its text, the cycle's steps, and the stacks per process."""
-
-    text: str
-    cycle: tuple[Any, ...]
-    stacks: Mapping[str, Any]
-
-
-@dataclasses.dataclass(frozen=True)
-class Results:
-    sources: tuple[Path, ...]
-    metas: tuple[Mapping[str, Any], ...]
-    runs: tuple[RunRecord, ...]
-    thresholds: tuple[ThresholdRecord, ...]
-    multiputs: tuple[MultiputRecord, ...]
-    matrix: tuple[ThresholdRecord, ...]
-    diagnoses: tuple[Diagnosis, ...]
-    #: Files whose last line was torn by a crash (it was skipped).
-    torn: tuple[Path, ...]
-
-    @property
-    def empty(self) -> bool:
-        return not (self.runs or self.thresholds or self.multiputs or self.matrix or self.diagnoses)
 
 
 def load(paths: Iterable[Path]) -> Results:
@@ -236,5 +143,23 @@ def _multiput(rec: Mapping[str, Any]) -> MultiputRecord:
 def _diagnosis(data: Mapping[str, Any]) -> Diagnosis:
     if not isinstance(data, Mapping):
         raise TypeError("the diagnosis is not an object")
-    cycle, stacks = data.get("cycle") or (), data.get("stacks") or {}
-    return Diagnosis(str(data.get("text", "")), tuple(cycle), {str(k): v for k, v in dict(stacks).items()})
+    stacks = data.get("stacks") or {}
+    return Diagnosis(
+        text=str(data.get("text") or ""),
+        cycle_text=_opt_str(data.get("cycle_text")),
+        stacks_text=_stacks_text(data.get("stacks_text")),
+        stacks={str(k): v for k, v in dict(stacks).items()},
+    )
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _stacks_text(value: Any) -> str | None:
+    """The engine's readable stacks as one text, whether it keeps one text or one per PID."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return "\n\n".join(f"process {pid}:\n{str(text).rstrip()}" for pid, text in value.items())
+    raise TypeError("stacks_text is neither a text nor an object of texts per process")

@@ -1,8 +1,9 @@
 """Write a markdown report with figures from one or more results files (it runs nothing).
 
 The report shows when join returned against the payload size, a table of variants by
-outcome (expected and measured), the measured thresholds next to their predictions, and one
-wait-for cycle with its py-spy stacks when the results hold one. Figures are PNG and SVG.
+outcome (expected and measured; a false fix that ended ok is "ok by luck", never fixed), the
+measured thresholds next to their predictions, and one wait-for cycle with its py-spy stacks
+when the results hold one. Figures are PNG and SVG.
 """
 
 from __future__ import annotations

@@ -6,7 +6,6 @@ The results files are written here the way the engine writes them: real runs thr
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -73,17 +72,23 @@ def test_a_report_from_real_runs_has_its_figures_table_and_threshold(
 
 @pytest.mark.timeout(120)
 def test_a_spy_record_puts_its_cycle_and_stacks_into_the_report(sweep: Path, tmp_path: Path) -> None:
+    # A real capture: the buggy program hung at 1 MiB, py-spy on its tree, the cycle found.
+    result = harness.run(RunSpec(variant="buggy", size=1 << 20, spy=True))
+    diagnosis = result.diagnosis
+    assert diagnosis is not None and diagnosis["cycle_text"], result.explanation
     spy = tmp_path / "spy.jsonl"
-    meta, _, _ = resultsfile.read(sweep)
-    diagnosis = {"text": "parent 10 waits in join() for child 11", "cycle": ["parent -> child", "child -> parent"],
-                 "stacks": {"10": [{"thread_name": "MainThread", "os_thread_id": 10,
-                                    "frames": [{"name": "join", "short_filename": "process.py", "line": 149}]}]}}  # fmt: skip
-    spy.write_text(json.dumps(meta) + "\n" + json.dumps({"kind": "spy", "diagnosis": diagnosis}) + "\n")
+    with resultsfile.Writer(spy, {"test": "spy"}, resume=False) as out:
+        out.append({"kind": "spy", "key": "spy:buggy:1MiB", "diagnosis": diagnosis})
     done = report(sweep, spy, "-o", "out", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     text = (tmp_path / "out" / "report.md").read_text()
-    assert "parent 10 waits in join() for child 11" in text and "1. parent -> child" in text
-    assert "MainThread (tid 10)\n    join (process.py:149)" in text
+    # The engine's own words, shown as it wrote them.
+    assert f"**The cycle:** {diagnosis['cycle_text']}" in text
+    assert diagnosis["text"].rstrip() in text
+    # Every dumped process's stacks, with the feeder blocked in its write.
+    for pid in diagnosis["stacks"]:
+        assert f"process {pid}:\n" in text
+    assert "QueueFeederThread (tid " in text and "_feed (" in text and "join (" in text
     assert "No py-spy diagnosis" not in text
 
 

@@ -13,13 +13,25 @@ from typing import Any
 
 import pytest
 
-from analysis import outcomes, report, results
-from analysis.results import Diagnosis, Results
+from analysis import outcomes, registry, report, results
+from analysis.records import Results
+from analysis.series import timeouts
 from repro.errors import ResultsError
 from repro.records import Mode, RunResult, RunSpec, Timings
+from repro.spy import stacks as spy_stacks
+from repro.variants import FIX_ADVICE
 from repro.verdict import Holder, StallEvidence, Verdict
 
 META = {"kind": "meta", "schema": 1, "pipe_capacity": 65536, "page_size": 4096, "created": "t", "config": {}}
+#: py-spy dumps recorded from a real hung tree (buggy, 1 MiB, CPython 3.11, fork).
+SPY_RECORDING = Path(__file__).parent.parent / "fixtures" / "spy" / "py311_fork_buggy.json"
+#: The engine's words for that tree's cycle, as ``repro.spy`` writes them into ``cycle_text``.
+CYCLE = (
+    "parent 19012 (MainThread) waits for child 19024 to exit → child 19024 (MainThread) waits for its"
+    " QueueFeederThread → QueueFeederThread is blocked writing 1,048,585 bytes into pipe:[109547], full at"
+    " 61,453/65,536 → only parent 19012 can read that pipe (child 19024 holds the read end too, but none of"
+    " its threads reads it), and it is waiting in join()."
+)
 
 
 def evidence(capacity: int = 65536) -> StallEvidence:
@@ -64,6 +76,24 @@ def threshold_line(capacity: int = 65536, measured: int = 65514, predicted: int 
     }  # fmt: skip
 
 
+def recorded_diagnosis(stacks_text: bool = True) -> dict[str, Any]:
+    """A diagnosis in the shape the engine stores, around real recorded py-spy dumps.
+
+    ``stacks`` is py-spy's JSON per PID, verbatim; ``stacks_text`` (absent in older files) is the
+    engine's own rendering of it.
+    """
+    recording = json.loads(SPY_RECORDING.read_text())
+    raw = {pid: json.dumps(dump, indent=2) for pid, dump in recording["dumps"].items()}
+    diagnosis = {
+        "text": f"WAIT-FOR CYCLE (py-spy + /proc): {CYCLE}\nFIX: {FIX_ADVICE}",
+        "cycle_text": CYCLE,
+        "stacks": raw,
+    }
+    if stacks_text:
+        diagnosis["stacks_text"] = {pid: spy_stacks.render(spy_stacks.parse(r)) for pid, r in raw.items()}
+    return diagnosis
+
+
 def write(path: Path, records: Sequence[Mapping[str, Any]], meta: Mapping[str, Any] = META) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in [meta, *records]))
     return path
@@ -88,7 +118,8 @@ def test_a_real_run_result_round_trips_into_a_typed_record(tmp_path: Path) -> No
 
 
 def test_every_record_kind_is_loaded_and_unknown_kinds_are_skipped(tmp_path: Path) -> None:
-    spy = {"kind": "spy", "diagnosis": {"text": "cycle", "cycle": ["a", "b"], "stacks": {"10": "frames"}}}
+    diagnosis = recorded_diagnosis()
+    spy = {"kind": "spy", "diagnosis": diagnosis}
     multi = {"kind": "multiput", "variant": "fixed", "message_size": 2100, "capacity": 65536, "agree": True,
              "measured_puts": None, "predicted_puts": None, "puts_tried": [1, 8, 32]}  # fmt: skip
     recs = [threshold_line(), {**threshold_line(), "kind": "matrix"}, multi, spy, {"kind": "someday", "x": 1}]
@@ -97,7 +128,11 @@ def test_every_record_kind_is_loaded_and_unknown_kinds_are_skipped(tmp_path: Pat
     assert loaded.matrix[0].python_version == "3.11.7"
     m = loaded.multiputs[0]
     assert (m.variant, m.measured_puts, m.agree, m.exact, m.most_tried) == ("fixed", None, True, True, 32)
-    assert loaded.diagnoses == (Diagnosis("cycle", ("a", "b"), {"10": "frames"}),)
+    (d,) = loaded.diagnoses
+    assert (d.text, d.cycle_text, d.stacks) == (diagnosis["text"], CYCLE, diagnosis["stacks"])
+    # The engine keeps one readable text per process: it is read as one text, each under its PID.
+    assert d.stacks_text is not None and d.stacks_text.startswith("process 19012:\nMainThread (tid 19012")
+    assert "process 19024:\nQueueFeederThread (tid 19029" in d.stacks_text
     assert not loaded.empty
 
 
@@ -215,6 +250,32 @@ def test_a_variant_without_a_queue_pipe_cannot_stall(tmp_path: Path) -> None:
     assert (row.as_expected, row.unchecked) == (1, 0)
 
 
+def test_a_false_fix_that_ended_ok_is_luck_counted_apart_from_the_fixes(tmp_path: Path) -> None:
+    loaded = records(
+        tmp_path,
+        # Below the threshold the message usually escapes before the child exits: a race, won.
+        run_result("cancel_join_thread", 1024, Verdict.OK, join_s=0.01),
+        run_result("cancel_join_thread", 1 << 20, Verdict.DATA_LOSS, join_s=0.01),
+        run_result("cancel_join_thread", 40000, Verdict.OK, join_s=0.01, puts=17),
+        run_result("fixed", 1024, Verdict.OK, join_s=0.01),
+        thresholds=(threshold_line(),),
+    )
+    rows = {r.variant: r for r in outcomes.outcomes(loaded)}
+    false_fix = rows["cancel_join_thread"]
+    assert (false_fix.runs, false_fix.by_luck, false_fix.as_expected, false_fix.unexpected) == (3, 2, 1, 0)
+    assert (false_fix.checked, false_fix.unchecked) == (1, 0)
+    assert (rows["fixed"].by_luck, rows["fixed"].as_expected) == (0, 1)
+    text = report.render(loaded, {}, timeouts.compute(loaded), [])
+    assert (
+        "| cancel_join_thread | false fix | data loss above the threshold; below it a race: data loss, or ok"
+        f" by luck | 3 | 2 by luck | 0 | 1 | 0 | 1 of 1; **2 {registry.OK_BY_LUCK}**, not counted |" in text
+    )
+    assert "**Ok by luck is not fixed.** cancel_join_thread ended ok in 2 runs only" in text
+    # The figure's text names the single-message one, drawn apart from the real fixes.
+    assert f"ended ok (1): {registry.OK_BY_LUCK}" in text
+    assert "| fixed | fix | ok at every size | 1 | 1 | 0 | 0 | 0 | 1 of 1 |" in text
+
+
 def test_multi_message_runs_are_counted_but_unchecked(tmp_path: Path) -> None:
     (row,) = outcomes.outcomes(
         records(tmp_path, run_result("buggy", 40000, puts=17), thresholds=(threshold_line(),))
@@ -231,28 +292,42 @@ def test_the_report_says_when_there_is_no_py_spy_diagnosis(tmp_path: Path) -> No
     assert "| buggy | bug |" in text
 
 
-def test_the_report_renders_a_wait_for_cycle_and_py_spy_stacks(tmp_path: Path) -> None:
-    edge = {"kind": "writes", "from": {"pid": 11, "tid": 12}, "to": {"pipe": 99}, "basis": "write()",
-            "confirmed": True}  # fmt: skip
-    inferred = {"kind": "waits_exit", "from": {"pid": 10, "tid": 10}, "to": {"pid": 11, "tid": 11},
-                "basis": "poll on the sentinel", "confirmed": False}  # fmt: skip
-    threads = [{"thread_name": "QueueFeederThread", "os_thread_id": 12, "frames": [
-        {"name": "_send_bytes", "short_filename": "connection.py", "line": 411},
-        {"name": "_feed", "short_filename": "queues.py", "line": 251},
-    ]}]  # fmt: skip
-    diag = {"text": "parent waits for child; child waits for feeder", "cycle": [edge, inferred],
-            "stacks": {"11": json.dumps(threads), "10": "plain text stack"}}  # fmt: skip
-    text = report.render(records(tmp_path, run_result(diagnosis=diag)), {}, None, [])
-    assert "parent waits for child; child waits for feeder" in text
-    assert "1. process 11 thread 12 is blocked writing into pipe:[99]: write()" in text
-    assert (
-        "2. process 10 thread 10 waits for the exit of process 11 thread 11: poll on the sentinel (inferred"
-        in text
+def test_the_report_shows_the_engines_cycle_text_and_stacks(tmp_path: Path) -> None:
+    diagnosis = recorded_diagnosis()
+    text = report.render(records(tmp_path, run_result(diagnosis=diagnosis)), {}, None, [])
+    assert f"**The cycle:** {CYCLE}" in text
+    assert f"```text\n{diagnosis['text']}\n```" in text
+    for pid, stacks in diagnosis["stacks_text"].items():
+        assert f"process {pid}:\n{stacks}" in text
+    assert "QueueFeederThread (tid 19029" in text and "Queue._feed (" in text
+    assert "No py-spy diagnosis" not in text
+
+
+def test_an_older_diagnosis_without_stacks_text_gets_the_same_stacks_from_the_raw_json(
+    tmp_path: Path,
+) -> None:
+    newer = report.render(records(tmp_path, run_result(diagnosis=recorded_diagnosis())), {}, None, [])
+    older = report.render(
+        records(tmp_path, run_result(diagnosis=recorded_diagnosis(stacks_text=False))), {}, None, []
     )
-    assert (
-        "QueueFeederThread (tid 12)\n    _send_bytes (connection.py:411)\n    _feed (queues.py:251)" in text
+    assert older == newer
+
+
+def test_stored_stacks_text_is_shown_as_stored_not_rendered_again(tmp_path: Path) -> None:
+    diagnosis = recorded_diagnosis()
+    parent_only = diagnosis["stacks_text"]["19012"]
+    text = report.render(
+        records(tmp_path, run_result(diagnosis={**diagnosis, "stacks_text": parent_only})), {}, None, []
     )
-    assert "**Process 10**" in text and "plain text stack" in text
+    assert f"```text\n{parent_only}\n```" in text
+    # The child's raw JSON is in the record, but the stored text is what the report shows.
+    assert "Queue._feed (" not in text
+
+
+def test_stacks_that_are_not_a_py_spy_dump_are_shown_as_they_are(tmp_path: Path) -> None:
+    diagnosis = {**recorded_diagnosis(stacks_text=False), "stacks": {"10": "Thread 10 (idle): MainThread\n"}}
+    text = report.render(records(tmp_path, run_result(diagnosis=diagnosis)), {}, None, [])
+    assert "process 10:\nThread 10 (idle): MainThread\n```" in text
 
 
 def test_the_headline_quotes_the_measured_threshold_at_the_default_capacity(tmp_path: Path) -> None:

@@ -14,8 +14,12 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from analysis import figures, series
-from analysis.results import MultiputRecord, Results, RunRecord, ThresholdRecord
+from analysis import figures, registry
+from analysis.draw import multiput as draw_multiput
+from analysis.draw import timeouts as draw_timeouts
+from analysis.draw.timeouts import PROVEN_LABEL, VERDICT_STYLE
+from analysis.records import MultiputRecord, Results, RunRecord, ThresholdRecord
+from analysis.series.thresholds import threshold_at
 from repro.verdict import Verdict
 
 T = 2.0
@@ -80,6 +84,8 @@ SWEEP = (
     run("fixed", 1024, Verdict.OK, 0.001),
     run("fixed", 1 << 20, Verdict.OK, 0.002),
     run("cancel_join_thread", 1 << 20, Verdict.DATA_LOSS, 0.01),
+    # A false fix that ended ok: a race it won this time, not a fix.
+    run("cancel_join_thread", 1024, Verdict.OK, 0.009),
     # A multi-message run has another x quantity: it must stay out of this figure.
     run("buggy", 40000, Verdict.STALLED, puts=17),
 )
@@ -88,13 +94,13 @@ SWEEP = (
 def test_timeouts_places_measured_and_proven_points_where_join_returned() -> None:
     fig, data = figures.timeouts(results(SWEEP, thresholds=(threshold(65536, 65514, 65514),)))
     buggy = panel(fig, "buggy [bug]")
-    assert xy(only(buggy, figures.VERDICT_STYLE[Verdict.OK][2])) == [(1024, 0.008), (65514, 0.007)]
+    assert xy(only(buggy, VERDICT_STYLE[Verdict.OK][2])) == [(1024, 0.008), (65514, 0.007)]
     # Fast-mode stalls were stopped at proof: drawn at T, with their own marker and label.
-    proven = only(buggy, figures.PROVEN_LABEL)
+    proven = only(buggy, PROVEN_LABEL)
     assert xy(proven) == [(65515, T), (1 << 20, T)]
     assert proven.get_marker() == "v" and proven.get_markerfacecolor() == "none"
     # A faithful stall is a measurement: drawn like the other measured points, at its join time.
-    measured_stall = only(buggy, figures.VERDICT_STYLE[Verdict.STALLED][2])
+    measured_stall = only(buggy, VERDICT_STYLE[Verdict.STALLED][2])
     assert xy(measured_stall) == [(1 << 18, 2.002)] and measured_stall.get_marker() != proven.get_marker()
     assert data.multi_put_runs == 1
     assert all(p.size != 40000 for pnl in data.panels for p in pnl.points)
@@ -111,7 +117,7 @@ def test_timeouts_marks_the_timeout_the_capacity_and_the_measured_threshold() ->
     assert panel(fig, "buggy").get_ylabel() == "time until join() returns (s)"
     assert fig.axes[-1].get_xlabel() == "payload size (bytes, log scale)"
     legend = {t.get_text() for leg in fig.legends for t in leg.get_texts()}
-    assert figures.PROVEN_LABEL in legend and f"join timeout T = {T:g} s" in legend
+    assert PROVEN_LABEL in legend and f"join timeout T = {T:g} s" in legend
 
 
 def test_timeouts_puts_buggy_and_fixed_first_then_the_other_variants_present() -> None:
@@ -120,8 +126,47 @@ def test_timeouts_puts_buggy_and_fixed_first_then_the_other_variants_present() -
     assert [ax.get_title() for ax in fig.axes if ax.get_visible()][:3] == [
         "buggy [bug]", "fixed [fix]", "cancel_join_thread [false fix]",
     ]  # fmt: skip
-    data_loss = only(panel(fig, "cancel_join_thread"), figures.VERDICT_STYLE[Verdict.DATA_LOSS][2])
+    data_loss = only(panel(fig, "cancel_join_thread"), VERDICT_STYLE[Verdict.DATA_LOSS][2])
     assert xy(data_loss) == [(1 << 20, 0.01)]
+
+
+def test_a_false_fix_that_ended_ok_is_drawn_as_luck_in_the_data_loss_colours() -> None:
+    fig, data = figures.timeouts(results(SWEEP))
+    ax = panel(fig, "cancel_join_thread")
+    marker, color, label = draw_timeouts.BY_LUCK_STYLE
+    lucky = only(ax, label)
+    assert xy(lucky) == [(1024, 0.009)] and registry.OK_BY_LUCK in label
+    # The data-loss colour, open: never the green of a run that is really ok.
+    assert lucky.get_color() == VERDICT_STYLE[Verdict.DATA_LOSS][1] == color and lucky.get_marker() == marker
+    assert lucky.get_markerfacecolor() == "none"
+    assert not lines(ax, VERDICT_STYLE[Verdict.OK][2])
+    assert data.by_luck == 1
+    legend = {t.get_text() for leg in fig.legends for t in leg.get_texts()}
+    assert label in legend
+    # An ok run of the bug or the fix is not luck: it keeps the green.
+    assert not lines(panel(fig, "buggy"), label) and lines(panel(fig, "fixed"), VERDICT_STYLE[Verdict.OK][2])
+
+
+def test_popen_wait_gets_its_own_switch_not_the_queue_pipes_threshold() -> None:
+    runs = (
+        run("popen_wait", 65514, Verdict.OK, 0.01),
+        run("popen_wait", 65515, Verdict.STALLED),
+        run("popen_wait", 1 << 20, Verdict.STALLED),
+        run("buggy", 65515, Verdict.STALLED),
+    )
+    fig, data = figures.timeouts(results(runs, (threshold(65536, 65514, 65514),)))
+    ax = panel(fig, "popen_wait")
+    labels = [str(line.get_label()) for line in ax.lines]
+    # The threshold records measure the queue pipe; popen_wait also stalls in its subprocess's
+    # stdout pipe, which they do not measure: its line comes from its own runs.
+    assert not [label for label in labels if label.startswith("measured threshold")]
+    assert list(only(ax, "pipe capacity 65,536 B").get_xdata()) == [65536, 65536]
+    own = only(ax, "its own runs: ok up to 65,514 B, stalled from 65,515 B")
+    assert list(own.get_xdata()) == [65514, 65514]
+    (pnl,) = [p for p in data.panels if p.variant == "popen_wait"]
+    assert pnl.threshold is None and pnl.switch is not None and pnl.switch.exact
+    # The queue pipe's threshold still belongs to the bug's panel.
+    assert lines(panel(fig, "buggy"), "measured threshold 65,514 B (largest payload that does not stall)")
 
 
 def test_timeouts_without_a_fixed_variant_says_so_in_the_figure() -> None:
@@ -195,7 +240,7 @@ def test_multiput_draws_measured_points_the_slot_model_and_the_byte_model() -> N
     # that counted bytes would take about 30 of them.
     slot, byte = (
         only(ax, "page-slot model (64 KiB pipe)"),
-        only(ax, figures.BYTE_MODEL_LABEL.format(cap="64 KiB")),
+        only(ax, draw_multiput.BYTE_MODEL_LABEL.format(cap="64 KiB")),
     )
     (model,) = data.models
     assert list(slot.get_xdata()) == list(model.sizes) and list(byte.get_ydata()) == list(model.byte_puts)
@@ -245,4 +290,4 @@ def test_every_figure_saves_as_png_and_svg_whole(tmp_path: Path, name: str) -> N
 
 def test_series_threshold_at_picks_the_capacity_of_the_run() -> None:
     recs = (threshold(4096, 4074, 4074), threshold(65536, 65514, 65514))
-    assert series.threshold_at(recs, 65536) == 65514 and series.threshold_at(recs, 8192) is None
+    assert threshold_at(recs, 65536) == 65514 and threshold_at(recs, 8192) is None

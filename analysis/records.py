@@ -1,0 +1,120 @@
+"""The typed records a results file holds, as the figures and the report read them.
+
+Only the fields a figure or the report cannot do without are required by the loader
+(``analysis.results``); the rest are optional, so writers may evolve independently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from repro.verdict import Verdict
+
+
+@dataclasses.dataclass(frozen=True)
+class RunRecord:
+    """One run of a program: what was asked, the verdict, and when join returned."""
+
+    variant: str
+    size: int
+    puts: int
+    mode: str
+    timeout: float
+    pipe_size: int
+    start_method: str | None
+    python_version: str
+    verdict: Verdict
+    verdict_s: float | None
+    join_s: float | None
+    join_would_return_at: float | None
+    #: Bytes the queue's pipe holds (from the stall evidence or the program's own report).
+    capacity: int | None
+    diagnosis: Mapping[str, Any] | None
+
+    @property
+    def proven_only(self) -> bool:
+        """A fast-mode stall: proven and stopped, so join's return time is T by inference."""
+        return self.join_s is None and self.join_would_return_at is not None
+
+    @property
+    def join_returns_at(self) -> float | None:
+        """Seconds until join returned (measured), or would have (fast-mode stall), or None."""
+        return self.join_s if self.join_s is not None else self.join_would_return_at
+
+
+@dataclasses.dataclass(frozen=True)
+class ThresholdRecord:
+    """The largest single payload that does not stall, measured and predicted (also a matrix cell)."""
+
+    python: str
+    python_version: str
+    start_method: str
+    pipe_size: int
+    capacity: int
+    puts: int
+    #: -1 when even an empty payload stalls; None when the search did not finish.
+    measured: int | None
+    predicted: int | None
+    agree: bool
+    probes: int | None
+    seconds: float | None
+
+
+@dataclasses.dataclass(frozen=True)
+class MultiputRecord:
+    """The smallest number of puts of one message size that stalls, measured and predicted."""
+
+    variant: str
+    message_size: int
+    capacity: int
+    #: None when no number of puts tried stalled (a fix, or too few tried).
+    measured_puts: int | None
+    predicted_puts: int | None
+    #: None when nothing was predicted for this variant.
+    agree: bool | None
+    #: False when ``measured_puts - 1`` was not tried, so the measurement is an upper bound.
+    exact: bool
+    #: The most puts tried (a sweep's map): with no stall, the count is above this.
+    most_tried: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Diagnosis:
+    """A py-spy capture as the engine stored it: its texts, and py-spy's raw JSON per PID.
+
+    The words are the engine's (``repro.diagnosis``); the report shows them and never
+    re-derives them, so there is one vocabulary for the wait-for graph.
+    """
+
+    #: The whole capture in words: the cycle, each thread's role, what is missing, the fix.
+    text: str
+    #: The cycle alone, one sentence with arrows; None when it did not close.
+    cycle_text: str | None
+    #: The engine's readable stacks; None in files written before it kept them.
+    stacks_text: str | None
+    #: ``py-spy dump --json`` output per PID, verbatim.
+    stacks: Mapping[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Results:
+    sources: tuple[Path, ...]
+    metas: tuple[Mapping[str, Any], ...]
+    runs: tuple[RunRecord, ...]
+    thresholds: tuple[ThresholdRecord, ...]
+    multiputs: tuple[MultiputRecord, ...]
+    matrix: tuple[ThresholdRecord, ...]
+    diagnoses: tuple[Diagnosis, ...]
+    #: Files whose last line was torn by a crash (it was skipped).
+    torn: tuple[Path, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.runs or self.thresholds or self.multiputs or self.matrix or self.diagnoses)
+
+    def meta(self, key: str) -> Any:
+        """The first metadata value for ``key`` across the files (page size, pipe capacity), or None."""
+        return next((m[key] for m in self.metas if m.get(key)), None)

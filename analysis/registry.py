@@ -1,0 +1,60 @@
+"""How the analysis reads the variant registry: order, kind, which pipe bounds a variant, and luck.
+
+One place, so the outcomes table, the figures and the report sort the same way, call a false
+fix that ended ok the same name, and agree on which measured threshold belongs to which variant.
+"""
+
+from __future__ import annotations
+
+from repro.variants import REGISTRY, Kind
+from repro.verdict import Verdict
+
+UNKNOWN_KIND = "unknown variant"
+#: What an ok run of a false fix is: the data happened to arrive, this time.
+OK_BY_LUCK = "ok by luck — data can be lost"
+
+
+def order(name: str) -> tuple[int, str]:
+    """Sort key: registry order (bug first, then its fixes), unknown variants last by name."""
+    names = list(REGISTRY)
+    return (names.index(name), name) if name in names else (len(names), name)
+
+
+def kind(name: str) -> Kind | None:
+    variant = REGISTRY.get(name)
+    return variant.kind if variant else None
+
+
+def kind_label(name: str) -> str:
+    k = kind(name)
+    return k.value if k else UNKNOWN_KIND
+
+
+def ok_by_luck(name: str, verdict: Verdict) -> bool:
+    """An ok run of a false fix: it proves nothing, since the variant drops unsent data at exit.
+
+    Below the threshold the message usually escapes before the child exits (a race), so the
+    verdict is honestly ok; it must never read as "fixed".
+    """
+    return verdict is Verdict.OK and kind(name) is Kind.FALSE_FIX
+
+
+def queue_pipe_bounds(name: str) -> bool:
+    """Whether the queue pipe's measured threshold bounds this variant's payload at all.
+
+    True for every variant whose payload goes through a pipe that can fill. popen_wait's
+    payload passes the subprocess's stdout pipe and then the queue pipe, and the queue's
+    threshold is lower (measured: 65,514 ok, 65,515 stalls in the queue pipe, 65,537 in the
+    stdout pipe), so the queue's threshold decides its expected verdict too.
+    """
+    variant = REGISTRY.get(name)
+    return variant is not None and variant.pipe_bytes is not None
+
+
+def threshold_is_the_queues(name: str) -> bool:
+    """Whether the queue pipe's threshold is *the* line where this variant's stall begins.
+
+    A sibling stalls in another pipe too (popen_wait: the subprocess's stdout pipe), which no
+    threshold record measures: its figure panel takes the switch seen in its own runs instead.
+    """
+    return queue_pipe_bounds(name) and kind(name) is not Kind.SIBLING
