@@ -13,11 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from repro import interpreters, pipes, procfs, reaper, variants
+from repro import interpreters, pipes, procfs, reaper, sampling, variants
 from repro.errors import PlatformError, UsageError
 from repro.programs import seed
 from repro.records import Mode, RunResult, RunSpec, Timings
-from repro.verdict import StallEvidence, Verdict, classify, describe, prove_stall
+from repro.verdict import StallEvidence, Verdict, classify, describe
 
 PROGRAMS = Path(__file__).parent / "programs"
 #: How often the tree is sampled. 5 ms keeps the time to proof near the time of an ok run.
@@ -27,8 +27,6 @@ SAMPLE_INTERVAL = 0.005
 PROOF_WINDOW = 0.02
 #: A run that outlives timeout + this is cut off as an error, so nothing can hang.
 GRACE = 30.0
-#: Between full snapshots, the process tree is re-walked every this many samples.
-TREE_EVERY = 4
 MAX_PUTS = 100_000
 #: A day: join(T) beyond that is a typo, and Python's own limit is far above any real use.
 MAX_TIMEOUT = 86_400.0
@@ -90,41 +88,17 @@ class _Watch:
         self.listener = listener
         self.lines: list[str] = []
         self.stderr = b""
-        self.snaps: collections.deque[procfs.Snapshot] = collections.deque(maxlen=200)
-        self.evidence: StallEvidence | None = None
-        self.tree: list[int] = []
+        self.sampler = sampling.Sampler()
         self.diagnosis: dict[str, Any] | None = None
         self._partial = b""
-        self._samples = 0
-        #: Pipes that a process outside the tree can read: a stall on them is never proven.
-        self.drained_elsewhere: set[int] = set()
 
-    def sample(self, root: int, window: float) -> None:
-        """One observation of the tree, full only while some thread sleeps in write().
+    @property
+    def evidence(self) -> StallEvidence | None:
+        return self.sampler.evidence
 
-        A full snapshot (tree walk, fd tables, pipe fill) costs ~2 ms; checking the known
-        threads' syscalls costs ~0.1 ms. No proof can start without a blocked write, so the
-        cheap check gates the full one, and the tree is re-walked every few samples to
-        catch new processes.
-        """
-        self._samples += 1
-        if not self.tree or self._samples % TREE_EVERY == 0:
-            self.tree = procfs.tree(root)
-        if not procfs.any_blocked_write(self.tree):
-            # A proof needs consecutive samples of the same blocked write: start again.
-            self.snaps.clear()
-            return
-        self.tree = procfs.tree(root)
-        self.snaps.append(procfs.snapshot(self.tree))
-        evidence = prove_stall(self.snaps, window)
-        if evidence is None or evidence.pipe_inode in self.drained_elsewhere:
-            return
-        outside = procfs.read_end_holders(evidence.pipe_inode) - set(self.tree)
-        if outside:
-            # Someone outside the program's tree can read this pipe: nothing is proven.
-            self.drained_elsewhere.add(evidence.pipe_inode)
-            return
-        self.evidence = evidence
+    @property
+    def snaps(self) -> collections.deque[procfs.Snapshot]:
+        return self.sampler.snaps
 
     def take(self, data: bytes) -> None:
         *done, self._partial = (self._partial + data).split(b"\n")
@@ -175,11 +149,11 @@ def run(spec: RunSpec, listener: Listener | None = None, window: float = PROOF_W
         while sel.get_map() and time.monotonic() < deadline:
             _pump(sel, watch, SAMPLE_INTERVAL)
             if observe and watch.evidence is None:
-                watch.sample(proc.pid, window)
+                watch.sampler.sample(proc.pid, window)
                 if watch.evidence is not None:
                     proven_at = time.monotonic()
                     if spec.spy:
-                        watch.diagnosis = _diagnose(watch, proc.pid)
+                        watch.diagnosis = _diagnose(watch, proc.pid, spec)
                     if spec.mode is Mode.FAST:
                         break
         # What the program printed before we stopped it is still in the pipes: keep it.
@@ -210,12 +184,14 @@ def _pump(sel: selectors.BaseSelector, watch: _Watch, wait: float) -> bool:
     return bool(ready)
 
 
-def _diagnose(watch: _Watch, parent: int) -> dict[str, Any] | None:
+def _diagnose(watch: _Watch, parent: int, spec: RunSpec) -> dict[str, Any] | None:
     """py-spy on every process of the proven stall, before the tree is killed."""
     # Imported here: the capture is only needed once a stall is proven.
     from repro import diagnosis
 
-    result: dict[str, Any] | None = diagnosis.capture(watch.snaps[-1], watch.evidence, parent)
+    result: dict[str, Any] | None = diagnosis.capture(
+        watch.snaps[-1], watch.evidence, parent, native=spec.spy_native, locals_=spec.spy_locals
+    )
     return result
 
 

@@ -38,6 +38,10 @@ def add_program_options(p: argparse.ArgumentParser, *, variant: bool = True) -> 
         "--pipe-size", type=size, default=0, help="F_SETPIPE_SZ the queue's pipe to this many bytes"
     )
     p.add_argument("--spy", action="store_true", help="attach py-spy to every process of a proven stall")
+    p.add_argument("--spy-native", action="store_true", help="with --spy: include native (C) frames")
+    p.add_argument(
+        "--spy-locals", action="store_true", help="with --spy: include each frame's local variables"
+    )
 
 
 def spec_from(args: argparse.Namespace, **overrides: object) -> RunSpec:
@@ -51,7 +55,9 @@ def spec_from(args: argparse.Namespace, **overrides: object) -> RunSpec:
         "pipe_size": args.pipe_size,
         "python": args.python,
         "mode": Mode.FAITHFUL if getattr(args, "faithful", False) else Mode.FAST,
-        "spy": args.spy,
+        "spy": args.spy or args.spy_native or args.spy_locals,
+        "spy_native": args.spy_native,
+        "spy_locals": args.spy_locals,
     }
     fields.update(overrides)
     return RunSpec(**fields)

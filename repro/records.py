@@ -32,6 +32,9 @@ class RunSpec:
     python: str = sys.executable
     mode: Mode = Mode.FAST
     spy: bool = False
+    #: py-spy options for the capture: native frames, and each frame's local variables.
+    spy_native: bool = False
+    spy_locals: bool = False
     program: str = "seed"
 
     @classmethod

@@ -13,7 +13,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from repro import syscalls
+from repro import names, syscalls
 from repro.procfs import ProcState, Snapshot, ThreadState
 
 #: Two samples could be a coincidence; three over the window are the minimum we call proof.
@@ -62,8 +62,7 @@ class StallEvidence:
 
 
 def thread_label(proc: ProcState, thread: ThreadState) -> str:
-    who = "main thread" if thread.tid == proc.pid else f"thread {thread.tid}"
-    return f"{who} in {syscalls.name(thread.syscall)}"
+    return f"{names.thread(proc.pid, thread.tid)} in {syscalls.name(thread.syscall)}"
 
 
 def _pipe_fds(proc: ProcState, inode: int, writable: bool) -> set[int]:
@@ -189,13 +188,10 @@ def classify(
 def describe(ev: StallEvidence, roles: Mapping[int, str]) -> str:
     """The evidence in plain words, naming processes by their role (parent, child, ...)."""
 
-    def who(pid: int) -> str:
-        return f"{roles.get(pid, 'process')} {pid}"
-
-    thread = "main thread" if ev.writer_tid == ev.writer_pid else f"thread {ev.writer_tid}"
-    readers = "; ".join(f"{who(h.pid)} ({', '.join(h.threads)})" for h in ev.readers)
+    thread = names.thread(ev.writer_pid, ev.writer_tid)
+    readers = "; ".join(f"{names.process(h.pid, roles)} ({', '.join(h.threads)})" for h in ev.readers)
     return (
-        f"{who(ev.writer_pid)} {thread} is blocked in {ev.syscall}({ev.requested_bytes:,} bytes)"
+        f"{names.process(ev.writer_pid, roles)} {thread} is blocked in {ev.syscall}({ev.requested_bytes:,} bytes)"
         f" [wchan {ev.wchan or '?'}] on pipe:[{ev.pipe_inode}], which holds {ev.fill:,} of"
         f" {ev.capacity:,} bytes, unchanged for {ev.window_s:.3f} s over {ev.samples} samples;"
         f" nobody holding its read end is reading: {readers or 'no reader at all'}"
