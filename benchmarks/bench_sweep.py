@@ -16,11 +16,13 @@ from pathlib import Path
 from benchmarks import timing
 from repro import cli, sweep
 from repro.commands import sweep as command
+from repro.sweepconfig import SweepConfig
+from repro.sweepsummary import SweepSummary
 
 GOAL_S = 10.0
 
 
-def _timed(config: sweep.SweepConfig, folder: Path) -> tuple[float, sweep.SweepSummary]:
+def _timed(config: SweepConfig, folder: Path) -> tuple[float, SweepSummary]:
     start = time.perf_counter()
     summary = sweep.run_sweep(config, folder / f"sweep-j{config.jobs}.jsonl", resume=False, progress=False)
     return time.perf_counter() - start, summary

@@ -13,6 +13,7 @@ import sys
 
 from benchmarks import timing
 from repro import threshold as th
+from repro.measurements import Probe, ThresholdResult
 from repro.records import Mode
 
 HI = 1024 * 1024
@@ -21,18 +22,18 @@ GOAL_FAST_S = 2.0
 GOAL_RATIO = 50.0
 
 
-def _search(mode: Mode) -> th.ThresholdResult:
+def _search(mode: Mode) -> ThresholdResult:
     return th.threshold(
         sys.executable, "fork", 0, lo=0, hi=HI, use_prediction=False, mode=mode,
         timeout=TIMEOUT if mode is Mode.FAITHFUL else None,
     )  # fmt: skip
 
 
-def _mean(probes: list[th.Probe]) -> float:
+def _mean(probes: list[Probe]) -> float:
     return sum(p.seconds for p in probes) / len(probes) if probes else 0.0
 
 
-def _describe(name: str, res: th.ThresholdResult) -> None:
+def _describe(name: str, res: ThresholdResult) -> None:
     stalls = [p for p in res.trace if p.stalled]
     oks = [p for p in res.trace if not p.stalled]
     mean = _mean

@@ -2,33 +2,25 @@
 
 Each cell is a ``threshold.threshold`` measurement (real runs, proven stalls) next to the pipe
 model's prediction. Cells run on a small thread pool: each probe is its own process group, so
-threads only wait. Interpreters that cannot run the program are reported, not fatal.
+threads only wait. Interpreters that cannot run the program are reported, not fatal
+(``repro.eligible``).
+
+A matrix is planned first (``plan``: options checked, interpreters found, nothing run) and
+measured afterwards (``measure``), so that a command can open its output file in between.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from repro import interpreters
-from repro import threshold as th
+from repro import harness, interpreters, pipes, threshold
+from repro.eligible import Skipped, candidates
 from repro.errors import JoinstallError, PlatformError, UsageError
-
-#: Why an interpreter older than the program's floor is skipped (the reason discover gives is
-#: about versions; this one says what it means here).
-TOO_OLD = "the target program runs on CPython 3.8 or newer"
-
-
-@dataclasses.dataclass(frozen=True)
-class Skipped:
-    """An interpreter that was found but cannot take part, and why."""
-
-    path: str
-    reason: str
+from repro.measurements import ThresholdResult
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +37,7 @@ class CellError:
 class Matrix:
     capacity: int
     puts: int
-    cells: tuple[th.ThresholdResult, ...]
+    cells: tuple[ThresholdResult, ...]
     errors: tuple[CellError, ...]
     skipped: tuple[Skipped, ...]
     seconds: float
@@ -77,7 +69,7 @@ class Matrix:
         )
         versions = sorted(
             {c.python_version for c in self.cells} | {e.python_version for e in self.errors},
-            key=lambda v: tuple(int(p) for p in v.split(".") if p.isdigit()),
+            key=interpreters.version_tuple,
         )
         text: dict[tuple[str, str], str] = {}
         for c in self.cells:
@@ -102,85 +94,56 @@ class Matrix:
         return "\n".join(lines)
 
 
-def _version_of(path: str) -> str | None:
-    """The bare version of an interpreter too old for the full probe (Python 2.7 has no
-    ``get_all_start_methods``), so that a skip can say why in plain words."""
-    try:
-        out = subprocess.run(
-            [path, "-c", "import platform; print(platform.python_version())"],
-            capture_output=True, text=True, timeout=interpreters.PROBE_TIMEOUT, check=True,
-        ).stdout.strip()  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out or None
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """The cells of a matrix, found and checked before any of them runs."""
+
+    capacity: int
+    pipe_size: int
+    puts: int
+    jobs: int
+    #: (interpreter, start method), in the order the table shows them.
+    cells: tuple[tuple[interpreters.Interpreter, str], ...]
+    skipped: tuple[Skipped, ...]
 
 
-def _too_old(version: str) -> bool:
-    parts = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
-    return parts < (3, 8)
-
-
-def _skip_reason(path: str, reason: str) -> str:
-    if "older than" in reason:
-        return f"{TOO_OLD} ({reason})"
-    version = _version_of(path)
-    if version and _too_old(version):
-        return f"{TOO_OLD} (this is Python {version})"
-    return reason
-
-
-def candidates(pythons: Sequence[str] | None) -> tuple[list[interpreters.Interpreter], list[Skipped]]:
-    """The interpreters to measure: the given ones, or every one ``discover()`` finds."""
-    if not pythons:
-        good, bad = interpreters.discover()
-        return good, [Skipped(path, _skip_reason(path, reason)) for path, reason in sorted(bad.items())]
-    found, skipped = [], []
-    for path in pythons:
-        try:
-            interp = interpreters.probe(path)
-        except UsageError as exc:
-            skipped.append(Skipped(path, _skip_reason(path, str(exc))))
-            continue
-        if _too_old(interp.version):
-            skipped.append(Skipped(path, f"{TOO_OLD} (this is Python {interp.version})"))
-        else:
-            found.append(interp)
-    return found, skipped
-
-
-def run(
+def plan(
     pythons: Sequence[str] | None = None,
     pipe_size: int = 0,
     puts: int = 1,
     jobs: int = 2,
     start_methods: Sequence[str] | None = None,
-    on_cell: Callable[[th.ThresholdResult | CellError], None] | None = None,
-) -> Matrix:
-    """Measure every (interpreter, start method) cell with ``jobs`` cells at a time."""
+) -> Plan:
+    """Check the options and find the cells: every interpreter (or the given ones) x method."""
     if jobs < 1:
         raise UsageError("-j/--jobs must be 1 or more")
-    if puts < 1:
-        raise UsageError("--puts must be 1 or more")
-    capacity = th.check_pipe_size(pipe_size)
-    start = time.monotonic()
+    if not 1 <= puts <= harness.MAX_PUTS:
+        raise UsageError(f"--puts must be from 1 to {harness.MAX_PUTS:,}")
+    capacity = pipes.capacity_for(pipe_size)
     found, skipped = candidates(pythons)
-    tasks = [
+    cells = tuple(
         (interp, method)
         for interp in found
         for method in interp.start_methods
         if not start_methods or method in start_methods
-    ]
-    if not tasks:
+    )
+    if not cells:
         why = "; ".join(f"{s.path}: {s.reason}" for s in skipped) or "none was found"
         raise PlatformError(f"no interpreter and start method to measure ({why})")
-    cells: list[th.ThresholdResult] = []
+    return Plan(capacity, pipe_size, puts, jobs, cells, tuple(skipped))
+
+
+def measure(p: Plan, on_cell: Callable[[ThresholdResult | CellError], None] | None = None) -> Matrix:
+    """Measure every cell of the plan, ``p.jobs`` cells at a time."""
+    start = time.monotonic()
+    cells: list[ThresholdResult] = []
     errors: list[CellError] = []
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
-    futures = {pool.submit(th.threshold, i.path, m, pipe_size, puts): (i, m) for i, m in tasks}
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=p.jobs)
+    futures = {pool.submit(threshold.threshold, i.path, m, p.pipe_size, p.puts): (i, m) for i, m in p.cells}
     try:
         for future in concurrent.futures.as_completed(futures):
             interp, method = futures[future]
-            outcome: th.ThresholdResult | CellError
+            outcome: ThresholdResult | CellError
             try:
                 outcome = future.result()
                 cells.append(outcome)
@@ -192,13 +155,25 @@ def run(
     finally:
         # On Ctrl-C, start no further cell; the running ones reap their processes as they end.
         pool.shutdown(wait=True, cancel_futures=True)
-    order = {(i.path, m): n for n, (i, m) in enumerate(tasks)}
+    order = {(i.path, m): n for n, (i, m) in enumerate(p.cells)}
     cells.sort(key=lambda c: order[(c.python, c.start_method)])
     return Matrix(
-        capacity=capacity,
-        puts=puts,
+        capacity=p.capacity,
+        puts=p.puts,
         cells=tuple(cells),
         errors=tuple(errors),
-        skipped=tuple(skipped),
+        skipped=p.skipped,
         seconds=round(time.monotonic() - start, 3),
     )
+
+
+def run(
+    pythons: Sequence[str] | None = None,
+    pipe_size: int = 0,
+    puts: int = 1,
+    jobs: int = 2,
+    start_methods: Sequence[str] | None = None,
+    on_cell: Callable[[ThresholdResult | CellError], None] | None = None,
+) -> Matrix:
+    """Plan and measure a matrix (see ``plan`` and ``measure``)."""
+    return measure(plan(pythons, pipe_size, puts, jobs, start_methods), on_cell)

@@ -11,9 +11,9 @@ import argparse
 import json
 from pathlib import Path
 
-from repro import matrix, options, resultsfile
-from repro import threshold as th
+from repro import matrix, options, outfile
 from repro.errors import ExitCode
+from repro.measurements import ThresholdResult
 
 NAME = "matrix"
 
@@ -32,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--pipe-size",
         type=options.size,
         default=0,
-        help="queue pipe capacity, 4KiB..1MiB (default: the kernel's)",
+        help="queue pipe capacity, 4KiB up to /proc/sys/fs/pipe-max-size (default: the kernel's)",
     )
     p.add_argument("--puts", type=int, default=1, help="send the payload as this many messages (default 1)")
     p.add_argument("-j", "--jobs", type=int, default=2, help="cells measured at the same time (default 2)")
@@ -42,7 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _progress(cell: th.ThresholdResult | matrix.CellError) -> None:
+def _progress(cell: ThresholdResult | matrix.CellError) -> None:
     if isinstance(cell, matrix.CellError):
         print(f"  Python {cell.python_version} ({cell.start_method}): error: {cell.error}", flush=True)
         return
@@ -55,20 +55,21 @@ def _progress(cell: th.ThresholdResult | matrix.CellError) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = matrix.run(
+    cells = matrix.plan(
         pythons=args.python,
         pipe_size=args.pipe_size,
         puts=args.puts,
         jobs=args.jobs,
         start_methods=args.start_method,
-        on_cell=None if args.json else _progress,
     )
+    # Opened before the first cell: a bad -o is one line and exit 2, not runs thrown away.
+    with outfile.open_optional(args.output, {"command": NAME}) as out:
+        result = matrix.measure(cells, on_cell=None if args.json else _progress)
+        if out is not None:
+            for record in result.records():
+                out.append(record)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
         print(result.table())
-    if args.output is not None:
-        with resultsfile.Writer(args.output, {"command": NAME}) as out:
-            for record in result.records():
-                out.append(record)
     return int(ExitCode.OK if result.agree else ExitCode.MISMATCH)

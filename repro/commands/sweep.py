@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from repro import interpreters, options, sweep, variants
+from repro import grid, interpreters, options, sweep, sweepconfig, variants
 from repro.records import Mode
 
 NAME = "sweep"
@@ -30,13 +30,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=Path("results/sweep.jsonl"),
         help="results file (default results/sweep.jsonl)",
     )
-    p.add_argument("--lo", type=options.size, default=sweep.DEFAULT_LO, help="smallest size (default 1KiB)")
-    p.add_argument("--hi", type=options.size, default=sweep.DEFAULT_HI, help="largest size (default 1MiB)")
+    p.add_argument("--lo", type=options.size, default=grid.DEFAULT_LO, help="smallest size (default 1KiB)")
+    p.add_argument("--hi", type=options.size, default=grid.DEFAULT_HI, help="largest size (default 1MiB)")
     p.add_argument(
-        "--points", type=int, default=sweep.DEFAULT_POINTS, help="log-grid points (dense ones come on top)"
+        "--points", type=int, default=grid.DEFAULT_POINTS, help="log-grid points (dense ones come on top)"
     )
     p.add_argument(
-        "--dense", type=int, default=sweep.DENSE_POINTS, help="extra points around the predicted threshold"
+        "--dense", type=int, default=grid.DENSE_POINTS, help="extra points around the predicted threshold"
     )
     p.add_argument(
         "--variants", default=None, help="comma-separated names, or all (default buggy,fixed; map: buggy)"
@@ -71,7 +71,7 @@ def _counts(text: str) -> tuple[int, ...]:
     return tuple(sorted(out))
 
 
-def config_from(args: argparse.Namespace) -> sweep.SweepConfig:
+def config_from(args: argparse.Namespace) -> sweepconfig.SweepConfig:
     chosen = args.variants or ("buggy" if args.puts else "buggy,fixed")
     names = list(variants.REGISTRY) if chosen == "all" else [n.strip() for n in chosen.split(",")]
     for name in names:
@@ -79,13 +79,13 @@ def config_from(args: argparse.Namespace) -> sweep.SweepConfig:
     # Asked first, so that a bad --python is one clear line before the model queries it.
     interpreters.probe(args.python)
     # The map has no single threshold to centre on, so it uses the plain log grid.
-    centres = None if args.puts else sweep.centres(args.python, args.pipe_size, names)
-    sizes = sweep.log_grid(args.lo, args.hi, args.points, centres, dense_points=args.dense)
+    centres = None if args.puts else grid.centres(args.python, args.pipe_size, names)
+    sizes = grid.log_grid(args.lo, args.hi, args.points, centres, dense_points=args.dense)
     mode = Mode.FAITHFUL if args.faithful else Mode.FAST
     timeout = (
         args.timeout if args.timeout is not None else FAITHFUL_TIMEOUT if args.faithful else FAST_TIMEOUT
     )
-    return sweep.SweepConfig(
+    return sweepconfig.SweepConfig(
         sizes=tuple(sizes), variants=tuple(dict.fromkeys(names)), python=args.python,
         start_method=args.start_method, shell=args.shell, pipe_size=args.pipe_size, puts=args.puts,
         timeout=timeout, mode=mode, spy=args.spy, jobs=args.jobs,

@@ -13,9 +13,10 @@ import json
 import sys
 from pathlib import Path
 
-from repro import options, resultsfile
+from repro import options, outfile
 from repro import threshold as th
 from repro.errors import ExitCode, UsageError
+from repro.measurements import MultiputResult, Probe, ThresholdResult
 from repro.records import Mode
 
 NAME = "threshold"
@@ -30,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--pipe-size",
         type=options.size,
         default=0,
-        help="queue pipe capacity, 4KiB..1MiB (default: the kernel's)",
+        help="queue pipe capacity, 4KiB up to /proc/sys/fs/pipe-max-size (default: the kernel's)",
     )
     p.add_argument("--puts", type=int, default=1, help="send the payload as this many messages (default 1)")
     p.add_argument("--message-size", type=options.size, default=None,
@@ -56,7 +57,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _progress(probe: th.Probe) -> None:
+def _progress(probe: Probe) -> None:
     what = f"{probe.size:,} bytes" if probe.puts == 1 else f"{probe.puts} puts, {probe.size:,} bytes"
     print(f"  probe {what}: {'stalled' if probe.stalled else 'ok'} ({probe.seconds:.2f} s)", flush=True)
 
@@ -65,47 +66,55 @@ def _status(agree: bool) -> str:
     return "agree      " if agree else "DIFFER     "
 
 
-def run(args: argparse.Namespace) -> int:
+def _multiput_text(mp: MultiputResult) -> str:
+    return (
+        f"Python {mp.python_version} ({mp.start_method}), pipe {mp.capacity:,} bytes,"
+        f" messages of {mp.message_size:,} bytes\n"
+        f"  measured   stalls at put {mp.measured_puts}\n"
+        f"  predicted  stalls at put {mp.predicted_puts}\n"
+        f"  {_status(mp.agree)}{mp.probes} probes in {mp.seconds:.2f} s ({mp.search})"
+    )
+
+
+def _threshold_text(res: ThresholdResult) -> str:
+    return (
+        f"Python {res.python_version} ({res.start_method}), pipe {res.capacity:,} bytes,"
+        f" {res.puts} put{'s' if res.puts != 1 else ''}\n"
+        f"  measured   {res.measured:,} bytes (the largest payload that does not stall)\n"
+        f"  predicted  {res.predicted:,} bytes (pipe model)\n"
+        f"  {_status(res.agree)}{res.probes} probes in {res.seconds:.2f} s ({res.search})"
+    )
+
+
+def plan(args: argparse.Namespace) -> th.ThresholdSearch | th.MultiputSearch:
+    """Check every option, run nothing."""
     if args.puts < 1:
         raise UsageError("--puts must be 1 or more")
-    if args.message_size is not None and (args.lo or args.hi is not None or args.puts != 1):
-        raise UsageError("--message-size searches a number of puts; it takes no --lo, --hi or --puts")
     mode = Mode.FAITHFUL if args.timeout_based else Mode.FAST
-    predict = not args.no_predict
-    progress = None if args.json else _progress
-    if args.message_size is not None:
-        mp = th.multiput(
-            args.python, args.start_method, args.message_size, args.pipe_size,
-            use_prediction=predict, mode=mode, timeout=args.timeout, on_probe=progress,
-        )  # fmt: skip
-        record = mp.to_record()
-        agree = mp.agree
-        if not args.json:
-            print(
-                f"Python {mp.python_version} ({mp.start_method}), pipe {mp.capacity:,} bytes,"
-                f" messages of {mp.message_size:,} bytes\n"
-                f"  measured   stalls at put {mp.measured_puts}\n"
-                f"  predicted  stalls at put {mp.predicted_puts}\n"
-                f"  {_status(agree)}{mp.probes} probes in {mp.seconds:.2f} s ({mp.search})"
-            )
-    else:
-        res = th.threshold(
+    if args.message_size is None:
+        return th.plan_threshold(
             args.python, args.start_method, args.pipe_size, args.puts, lo=args.lo, hi=args.hi,
-            use_prediction=predict, mode=mode, timeout=args.timeout, on_probe=progress,
+            mode=mode, timeout=args.timeout,
         )  # fmt: skip
-        record = res.to_record()
-        agree = res.agree
-        if not args.json:
-            print(
-                f"Python {res.python_version} ({res.start_method}), pipe {res.capacity:,} bytes,"
-                f" {res.puts} put{'s' if res.puts != 1 else ''}\n"
-                f"  measured   {res.measured:,} bytes (the largest payload that does not stall)\n"
-                f"  predicted  {res.predicted:,} bytes (pipe model)\n"
-                f"  {_status(agree)}{res.probes} probes in {res.seconds:.2f} s ({res.search})"
-            )
+    if args.lo or args.hi is not None or args.puts != 1:
+        raise UsageError("--message-size searches a number of puts; it takes no --lo, --hi or --puts")
+    return th.plan_multiput(
+        args.python, args.start_method, args.message_size, args.pipe_size, mode=mode, timeout=args.timeout
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    search = plan(args)
+    # Opened before the first probe: a bad -o is one line and exit 2, not runs thrown away.
+    with outfile.open_optional(args.output, {"command": NAME}) as out:
+        result = search.run(not args.no_predict, None if args.json else _progress)
+        record = result.to_record()
+        if out is not None:
+            out.append(record)
     if args.json:
         print(json.dumps(record, indent=2))
-    if args.output is not None:
-        with resultsfile.Writer(args.output, {"command": NAME}) as out:
-            out.append(record)
-    return int(ExitCode.OK if agree else ExitCode.MISMATCH)
+    elif isinstance(result, MultiputResult):
+        print(_multiput_text(result))
+    else:
+        print(_threshold_text(result))
+    return int(ExitCode.OK if result.agree else ExitCode.MISMATCH)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from repro import interpreters, matrix
+from repro import eligible, interpreters, matrix
 
 pytestmark = pytest.mark.integration
 PY = sys.executable
@@ -35,7 +36,7 @@ def test_matrix_covers_every_interpreter_and_agrees() -> None:
     reasons = {s.path: s.reason for s in result.skipped}
     for path in interpreters.candidates():
         if "2.7" in path:
-            assert matrix.TOO_OLD in reasons[path]
+            assert eligible.TOO_OLD in reasons[path]
     table = result.table()
     for interp in found:
         assert f"Python {interp.version}" in table
@@ -64,18 +65,49 @@ def test_old_interpreters_are_skipped_with_the_reason() -> None:
     old = [p for p in interpreters.candidates() if "2.7" in p or "3.6" in p or "3.7" in p]
     if not old:
         pytest.skip("no interpreter older than 3.8 is installed here")
-    found, skipped = matrix.candidates([*old, PY])
+    found, skipped = eligible.candidates([*old, PY])
     assert [i.path for i in found] == [PY]
-    assert all(matrix.TOO_OLD in s.reason for s in skipped), skipped
+    assert all(eligible.TOO_OLD in s.reason for s in skipped), skipped
 
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize(
     "argv",
-    [["-j", "0"], ["--puts", "0"], ["--pipe-size", "2MiB"], ["--python", "/nonexistent/python"]],
+    [
+        ["-j", "0"],
+        ["--puts", "0"],
+        ["--pipe-size", "3GiB"],
+        ["--python", "/nonexistent/python"],
+        ["--python", PY, "--start-method", "telepathy"],
+    ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv: list[str]) -> None:
     done = subprocess.run([PY, "-m", "repro", "matrix", *argv], capture_output=True, text=True, timeout=50)
     assert done.returncode == 2, done
     assert len(done.stderr.strip().splitlines()) == 1
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("where", ["under-a-file", "a-directory"])
+def test_an_unwritable_output_exits_2_before_any_cell(tmp_path: Path, where: str) -> None:
+    blocker = tmp_path / "plain-file"
+    blocker.write_text("not a directory\n")
+    out = blocker / "m.jsonl" if where == "under-a-file" else tmp_path
+    argv = [PY, "-m", "repro", "matrix", "--python", PY, "-o", str(out)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=50)
+    assert done.returncode == 2, done
+    assert done.stderr.count("\n") == 1 and str(out) in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == "", "a cell was measured although its results could not be written"
+
+
+@pytest.mark.timeout(120)
+def test_one_interpreter_one_method_into_a_results_file(tmp_path: Path) -> None:
+    out = tmp_path / "m.jsonl"
+    argv = [PY, "-m", "repro", "matrix", "--python", PY, "--start-method", "fork", "--pipe-size", "8KiB"]
+    done = subprocess.run([*argv, "-o", str(out)], capture_output=True, text=True, timeout=110)
+    assert done.returncode == 0, done.stderr + done.stdout
+    meta, *records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert meta["kind"] == "meta" and [r["kind"] for r in records] == ["matrix"]
+    assert records[0]["capacity"] == 8192 and records[0]["measured"] == records[0]["predicted"]

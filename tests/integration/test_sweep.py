@@ -13,13 +13,19 @@ from typing import Any
 import psutil
 import pytest
 
-from repro import pipemodel, resultsfile, sweep
+from repro import grid, pipemodel, pipes, resultsfile, sweep
+from repro.sweepconfig import run_key
 from tests.integration.helpers import joinstall, started, wait_gone
 
 pytestmark = pytest.mark.integration
 
 #: Small enough to run in a few seconds, big enough that a kill lands in the middle.
 SMALL = ["--lo", "1KiB", "--hi", "1MiB", "--points", "16", "--dense", "0", "-j", "2", "--no-progress"]
+#: The same grid, faithful with join(2 s), for tests that stop a sweep midway: its first rows
+#: are the nine buggy sizes below 64 KiB, which join at once; the seven from 64 KiB up then
+#: stall for 2 s each, two at a time, so after its first rows the sweep has at least 7 s to go
+#: and cannot end before the test stops it, however fast the machine.
+SLOW = [*SMALL, "--faithful", "--timeout", "2"]
 
 
 def _runs(path: Path) -> list[dict[str, Any]]:
@@ -39,13 +45,13 @@ def _assert_complete(path: Path, sizes: list[int], names: tuple[str, ...] = ("bu
     runs = _runs(path)
     keys = [r["key"] for r in runs]
     assert len(keys) == len(set(keys)), "a resumed sweep wrote a run twice"
-    assert set(keys) == {sweep.run_key(v, s, 1) for v in names for s in sizes}
+    assert set(keys) == {run_key(v, s, 1) for v in names for s in sizes}
 
 
 @pytest.mark.timeout(90)
 def test_buggy_stalls_exactly_above_the_threshold_and_fixed_never(tmp_path: Path) -> None:
-    threshold = pipemodel.predict_threshold(sys.executable, pipemodel.default_capacity())
-    sizes = sweep.log_grid(65000, 66000, 3, dense_center=threshold, dense_points=6, dense_span=3)
+    threshold = pipemodel.predict_threshold(sys.executable, pipes.default_capacity())
+    sizes = grid.log_grid(65000, 66000, 3, dense_center=threshold, dense_points=6, dense_span=3)
     out = tmp_path / "sweep.jsonl"
     summary = sweep.run_sweep(sweep.SweepConfig(sizes=tuple(sizes)), out, progress=False)
 
@@ -67,7 +73,7 @@ def test_buggy_stalls_exactly_above_the_threshold_and_fixed_never(tmp_path: Path
 @pytest.mark.timeout(120)
 def test_a_sweep_killed_midway_resumes_without_duplicates_or_torn_rows(tmp_path: Path) -> None:
     out = tmp_path / "sweep.jsonl"
-    argv = [sys.executable, "-m", "repro", "sweep", "-o", str(out), *SMALL]
+    argv = [sys.executable, "-m", "repro", "sweep", "-o", str(out), *SLOW]
     with started(*argv) as proc:
         deadline = time.monotonic() + 60
         while _run_lines(out) < 4:
@@ -87,10 +93,10 @@ def test_a_sweep_killed_midway_resumes_without_duplicates_or_torn_rows(tmp_path:
     before = sum(r["kind"] == "run" for r in recs)
     assert 4 <= before < 32
 
-    done = joinstall("sweep", "-o", str(out), *SMALL, timeout=90)
+    done = joinstall("sweep", "-o", str(out), *SLOW, timeout=90)
     assert done.returncode == 0, done.stderr
     assert f"{before} grid points were already in" in done.stdout
-    _assert_complete(out, sweep.log_grid(1024, 1024 * 1024, 16))
+    _assert_complete(out, grid.log_grid(1024, 1024 * 1024, 16))
 
 
 @pytest.mark.timeout(90)
@@ -107,7 +113,7 @@ def test_a_torn_last_line_is_repaired_and_reported(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "its last line was torn" in done.stdout and "repaired" in done.stdout
     assert "1 runs done; 5 grid points were already in" in done.stdout
-    _assert_complete(out, sweep.log_grid(60000, 70000, 3))
+    _assert_complete(out, grid.log_grid(60000, 70000, 3))
     assert [r["key"] for r in _runs(out)][-1] == lost
 
 
@@ -185,7 +191,7 @@ def test_an_unwritable_output_path_exits_2_before_any_run(tmp_path: Path, where:
 @pytest.mark.timeout(60)
 def test_ctrl_c_stops_the_sweep_with_130_keeps_whole_rows_and_leaves_no_process(tmp_path: Path) -> None:
     out = tmp_path / "sweep.jsonl"
-    argv = [sys.executable, "-m", "repro", "sweep", "-o", str(out), *SMALL]
+    argv = [sys.executable, "-m", "repro", "sweep", "-o", str(out), *SLOW]
     ours = {c.pid for c in psutil.Process().children(recursive=True)}
     with started(*argv) as proc:
         ours.add(proc.pid)

@@ -1,8 +1,8 @@
 """Byte-exact thresholds measured by real runs equal the pipe model's predictions.
 
 Every measurement here is a search over real program runs (``harness.run`` reaps each one);
-the prediction comes from ``repro.pipemodel``. The first tests check the search logic itself
-with a plain predicate, so that a wrong search cannot hide behind a right model.
+the prediction comes from ``repro.pipemodel``. The search logic itself, the records and the
+exit-code mapping are tested without runs in ``tests/unit``.
 """
 
 from __future__ import annotations
@@ -10,61 +10,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
-from repro import cli, interpreters, pipemodel
+from repro import interpreters, pickled, pipemodel, pipes
 from repro import threshold as th
 from repro.errors import UsageError
+from repro.measurements import MultiputResult
 from repro.records import Mode
 
 pytestmark = pytest.mark.integration
 PY = sys.executable
-
-
-def counting(limit: int) -> tuple[list[int], Callable[[int], bool]]:
-    calls: list[int] = []
-
-    def stalls(n: int) -> bool:
-        calls.append(n)
-        return n > limit
-
-    return calls, stalls
-
-
-# --- the search, with a predicate instead of runs ------------------------------------------
-
-
-@pytest.mark.parametrize("limit", [-1, 0, 1, 4074, 65514, 999_999])
-def test_search_without_a_guess_finds_the_limit(limit: int) -> None:
-    calls, stalls = counting(limit)
-    assert th.search(stalls, -1, 1_000_000) == (limit, "bisection")
-    assert len(calls) <= 21
-
-
-def test_a_right_guess_takes_two_probes() -> None:
-    calls, stalls = counting(65514)
-    assert th.search(stalls, -1, 65536, guess=65514) == (65514, "bracket")
-    assert calls == [65514, 65515]
-
-
-@pytest.mark.parametrize("guess", [0, 65513, 65515, 70000, 1_000_000, -5])
-def test_a_wrong_guess_falls_back_to_bisection(guess: int) -> None:
-    calls, stalls = counting(65514)
-    assert th.search(stalls, -1, 1_000_000, guess=guess) == (65514, "bisection")
-    assert len(calls) <= 2 + 21
-
-
-def test_a_guess_of_minus_one_probes_zero() -> None:
-    calls, stalls = counting(-1)
-    assert th.search(stalls, -1, 100, guess=-1) == (-1, "bracket")
-    assert calls == [0]
-
-
-def test_an_empty_range_is_refused() -> None:
-    with pytest.raises(ValueError):
-        th.search(lambda n: True, 5, 5)
 
 
 # --- real runs -------------------------------------------------------------------------------
@@ -77,15 +34,15 @@ def test_pickled_length_table_is_exact_in_every_interpreter() -> None:
     sizes = [0, 3, 4, 5, 255, 256, 4077, 16384, 40_001, 65_535, 65_536, 65_537, 99_999, 777_777, 3_000_001]
     found, _ = interpreters.discover()
     for interp in found:
-        table = [pipemodel.pickled_length(interp.path, n) for n in sizes]
-        assert table == pipemodel.pickled_lengths(interp.path, sizes), interp.version
+        table = [pickled.pickled_length(interp.path, n) for n in sizes]
+        assert table == pickled.pickled_lengths(interp.path, sizes), interp.version
 
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("pipe_size", [0, 4096, 1024 * 1024])
 def test_measured_threshold_equals_prediction(pipe_size: int) -> None:
     res = th.threshold(PY, "fork", pipe_size)
-    assert res.capacity == (pipe_size or pipemodel.default_capacity())
+    assert res.capacity == (pipe_size or pipes.default_capacity())
     assert res.measured == res.predicted, res.trace
     assert res.agree
     # The prediction and the byte after it settle it: one run fits, the next one stalls.
@@ -95,7 +52,7 @@ def test_measured_threshold_equals_prediction(pipe_size: int) -> None:
 
 @pytest.mark.timeout(60)
 def test_default_capacity_is_the_reported_65514() -> None:
-    if pipemodel.default_capacity() != 65536:
+    if pipes.default_capacity() != 65536:
         pytest.skip("new pipes here do not get 64 KiB (pipe-user-pages-soft exceeded?)")
     assert th.threshold(PY, "spawn").measured == 65514
 
@@ -115,17 +72,28 @@ def test_many_puts_threshold_equals_prediction() -> None:
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize(("message", "puts"), [(2100, 17), (20_000, None)])
+@pytest.mark.parametrize(("message", "puts"), [(2100, 17), (20_000, 4)])
 def test_multiput_count_equals_prediction(message: int, puts: int | None) -> None:
-    if pipemodel.default_capacity() != 65536:
+    if pipes.default_capacity() != 65536:
         pytest.skip("new pipes here do not get 64 KiB")
     res = th.multiput(PY, "fork", message)
-    assert res.measured_puts == res.predicted_puts
-    if puts is not None:
-        assert res.measured_puts == puts
+    assert res.measured_puts == res.predicted_puts == puts
+    # The reported count was run and stalled (20,000 B: it is also the bound, 4 puts always
+    # stall), and the count below it was run and did not.
+    ran = {p.puts: p.stalled for p in res.trace}
+    assert ran[puts] is True and ran[puts - 1] is False
     record = res.to_record()
     assert record["kind"] == "multiput"
-    assert th.MultiputResult.from_record(json.loads(json.dumps(record))) == res
+    assert MultiputResult.from_record(json.loads(json.dumps(record))) == res
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("message", [4093, 70_000])
+def test_one_message_that_cannot_fit_is_still_probed(message: int) -> None:
+    # message + 4 >= the capacity: one put always stalls. It is reported only once measured.
+    res = th.multiput(PY, "fork", message, 4096)
+    assert res.measured_puts == res.predicted_puts == 1
+    assert res.probes >= 1 and [(p.puts, p.stalled) for p in res.trace] == [(1, True)]
 
 
 @pytest.mark.timeout(60)
@@ -142,15 +110,6 @@ def test_a_range_that_does_not_bracket_is_refused() -> None:
         th.threshold(PY, "fork", 0, hi=1000)
 
 
-def test_threshold_record_round_trips() -> None:
-    res = th.ThresholdResult(PY, "3.11.7", "fork", 0, 65536, 1, 65514, 65514, True, 2, 0.3,
-                             trace=(th.Probe(65514, 1, False, 0.1, 65536),))  # fmt: skip
-    record = json.loads(json.dumps(res.to_record()))
-    assert record["kind"] == "threshold"
-    assert th.ThresholdResult.from_record(record) == res
-    assert res.to_record("matrix")["kind"] == "matrix"
-
-
 # --- the command line -------------------------------------------------------------------------
 
 
@@ -163,13 +122,15 @@ def joinstall(*argv: str) -> subprocess.CompletedProcess[str]:
     "argv",
     [
         ["--puts", "0"],
-        ["--pipe-size", "3MiB"],
+        ["--pipe-size", "3GiB"],
         ["--pipe-size", "100"],
         ["--lo", "10", "--hi", "5"],
         ["--lo", "5", "--hi", "5"],
         ["--lo", "ten"],
         ["--start-method", "telepathy"],
         ["--message-size", "2100", "--puts", "2"],
+        ["--message-size", "300MiB"],
+        ["--timeout", "0"],
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv: list[str]) -> None:
@@ -189,10 +150,25 @@ def test_command_agrees_and_exits_0() -> None:
     assert record["measured"] == record["predicted"] == pipemodel.predict_threshold(PY, 16384)
 
 
-def test_command_exits_1_when_measurement_differs(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The CI guard: only the exit-code mapping is under test, so the measurement is replaced.
-    def differing(*args: object, **kwargs: object) -> th.ThresholdResult:
-        return th.ThresholdResult(PY, "3.11.7", "fork", 0, 65536, 1, 65000, 65514, False, 2, 0.1)
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("extra", [[], ["--message-size", "2100"]], ids=["threshold", "multiput"])
+@pytest.mark.parametrize("where", ["under-a-file", "a-directory"])
+def test_an_unwritable_output_exits_2_before_any_probe(tmp_path: Path, where: str, extra: list[str]) -> None:
+    blocker = tmp_path / "plain-file"
+    blocker.write_text("not a directory\n")
+    out = blocker / "t.jsonl" if where == "under-a-file" else tmp_path
+    done = joinstall("threshold", "-o", str(out), *extra)
+    assert done.returncode == 2, done
+    assert done.stderr.count("\n") == 1 and str(out) in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "probe" not in done.stdout  # nothing was run
 
-    monkeypatch.setattr(th, "threshold", differing)
-    assert cli.main(["threshold", "--json"]) == 1
+
+@pytest.mark.timeout(60)
+def test_output_file_gets_the_record(tmp_path: Path) -> None:
+    out = tmp_path / "t.jsonl"
+    done = joinstall("threshold", "--pipe-size", "8KiB", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    meta, *records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert meta["kind"] == "meta" and [r["kind"] for r in records] == ["threshold"]
+    assert records[0]["measured"] == pipemodel.predict_threshold(PY, 8192)

@@ -19,12 +19,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from repro import pipemodel
-from repro.pipemodel import Outcome, frame, simulate
+from repro import framing, pickled, pipemodel, pipes, slots
+from repro.framing import frame
 from repro.programs import seed
+from repro.slots import Outcome, simulate
 
 PY = sys.executable
-PAGE = pipemodel.page_size()
+PAGE = slots.page_size()
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the slot model is Linux's")
 
 
@@ -46,8 +47,8 @@ def test_huge_message_has_a_minus_one_marker_and_an_8_byte_length() -> None:
 
 
 def test_python27_splits_one_byte_earlier() -> None:
-    assert frame(16384, split_at=pipemodel.PY27_SPLIT_AT) == (4, 16384)
-    assert frame(16383, split_at=pipemodel.PY27_SPLIT_AT) == (16387,)
+    assert frame(16384, split_at=framing.PY27_SPLIT_AT) == (4, 16384)
+    assert frame(16383, split_at=framing.PY27_SPLIT_AT) == (16387,)
 
 
 def test_negative_length_is_refused() -> None:
@@ -58,7 +59,7 @@ def test_negative_length_is_refused() -> None:
 @given(st.integers(0, 5000), st.integers(1, 40))
 def test_chunk_sizes_match_the_programs_split(size: int, puts: int) -> None:
     data = bytes(size)
-    assert pipemodel.chunk_sizes(size, puts) == [len(c) for c in seed.split(data, puts)]
+    assert framing.chunk_sizes(size, puts) == [len(c) for c in seed.split(data, puts)]
 
 
 # --- pickled length -----------------------------------------------------------------------
@@ -67,18 +68,18 @@ def test_chunk_sizes_match_the_programs_split(size: int, puts: int) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.one_of(st.integers(0, 300), st.integers(65400, 65700), st.integers(0, 2 * 1024 * 1024)))
 def test_pickled_length_is_exact(n: int) -> None:
-    assert pipemodel.pickled_length(PY, n) == len(ForkingPickler.dumps(b"x" * n))
+    assert pickled.pickled_length(PY, n) == len(ForkingPickler.dumps(b"x" * n))
 
 
 def test_pickled_length_for_the_reported_sizes() -> None:
     # 65514 + 18 bytes of pickle opcodes + the 4-byte header is exactly 64 KiB.
-    assert pipemodel.pickled_length(PY, 65514) == 65532
-    assert pipemodel.pickled_length(PY, 65515) == 65533
+    assert pickled.pickled_length(PY, 65514) == 65532
+    assert pickled.pickled_length(PY, 65515) == 65533
 
 
 def test_pickled_length_above_the_table_asks_for_the_exact_size() -> None:
-    n = pipemodel.TABLE_MAX + 3
-    assert pipemodel.pickled_length(PY, n) == len(ForkingPickler.dumps(b"x" * n))
+    n = pickled.TABLE_MAX + 3
+    assert pickled.pickled_length(PY, n) == len(ForkingPickler.dumps(b"x" * n))
 
 
 # --- the slot/merge rule, by hand ---------------------------------------------------------
@@ -132,7 +133,7 @@ def test_threshold_scales_with_capacity() -> None:
     # One message: header (4) and body share the slots, so pickled + 4 may fill the pipe.
     for capacity in (4096, 8192, 1 << 20):
         n = pipemodel.predict_threshold(PY, capacity)
-        assert pipemodel.pickled_length(PY, n) + 4 == capacity
+        assert pickled.pickled_length(PY, n) + 4 == capacity
 
 
 def test_empty_payloads_can_block_a_tiny_pipe() -> None:
@@ -158,11 +159,11 @@ def real_pipe(writes: list[int], capacity: int) -> tuple[Outcome, int]:
     r, w = os.pipe()
     try:
         try:
-            fcntl.fcntl(w, pipemodel.F_SETPIPE_SZ, capacity)
+            fcntl.fcntl(w, pipes.F_SETPIPE_SZ, capacity)
         except OSError as exc:
             # pipe-user-pages-soft exceeded or a size the kernel refuses: use what we have.
             assert exc.errno in (errno.EPERM, errno.EBUSY)
-        got = fcntl.fcntl(w, pipemodel.F_GETPIPE_SZ)
+        got = fcntl.fcntl(w, pipes.F_GETPIPE_SZ)
         os.set_blocking(w, False)
         blocked, accepted = None, 0
         for index, length in enumerate(writes):
@@ -208,7 +209,7 @@ def test_model_agrees_with_a_real_pipe(writes: list[int], capacity: int) -> None
 @settings(max_examples=60, deadline=None)
 @given(st.integers(1, 3000), st.sampled_from([4096, 65536]))
 def test_multiput_prediction_agrees_with_a_real_pipe(message: int, capacity: int) -> None:
-    per_message = list(frame(pipemodel.pickled_length(PY, message)))
+    per_message = list(frame(pickled.pickled_length(PY, message)))
     # Each message takes at least its own bytes, so this many overflow any of these pipes.
     writes = per_message * (capacity // sum(per_message) + 2)
     real, got = real_pipe(writes, capacity)
@@ -220,11 +221,18 @@ def test_multiput_prediction_agrees_with_a_real_pipe(message: int, capacity: int
 @linux_only
 def test_the_reported_sizes_in_a_real_pipe() -> None:
     for size, blocks in ((65514, False), (65515, True)):
-        writes = list(frame(pipemodel.pickled_length(PY, size)))
+        writes = list(frame(pickled.pickled_length(PY, size)))
         real, got = real_pipe(writes, 65536)
         assert got == 65536
         assert (real.blocked_at is not None) is blocks
-    two_thousand = list(frame(pipemodel.pickled_length(PY, 2100)))
+    two_thousand = list(frame(pickled.pickled_length(PY, 2100)))
     real, _ = real_pipe(two_thousand * 17, 65536)
     assert real.blocked_at == 16
     assert real.fill == 16 * (2100 + 22)
+
+
+def test_the_model_keeps_the_names_analysis_and_the_notebooks_read() -> None:
+    # analysis/series and the teaching notebooks call these through `pipemodel`.
+    assert pipemodel.frame is framing.frame
+    assert pipemodel.pickled_length is pickled.pickled_length
+    assert pipemodel.PAGE_SIZE == slots.PAGE_SIZE

@@ -1,0 +1,77 @@
+"""What a sweep runs: its grid, variants and program options, checked before anything starts."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from typing import Any
+
+from repro import grid, harness
+from repro.errors import UsageError
+from repro.programs import seed
+from repro.records import Mode, RunSpec
+
+
+def run_key(variant: str, size: int, puts: int) -> str:
+    """The key of one run in a results file: a resumed sweep skips the keys already there."""
+    return f"{variant}:{size}:{puts}"
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepConfig:
+    """What a sweep runs. ``puts`` empty: a size sweep; otherwise a multi-put map."""
+
+    sizes: tuple[int, ...]
+    variants: tuple[str, ...] = ("buggy", "fixed")
+    python: str = sys.executable
+    start_method: str | None = None
+    shell: str = "/bin/sh"
+    pipe_size: int = 0
+    puts: tuple[int, ...] = ()
+    timeout: float = 10.0
+    mode: Mode = Mode.FAST
+    spy: bool = False
+    jobs: int = 2
+
+    def to_dict(self) -> dict[str, Any]:
+        """The results file's ``config``. Without ``jobs``: parallelism changes no result, so a
+        sweep may be resumed with another -j."""
+        data = dataclasses.asdict(self)
+        del data["jobs"]
+        data["mode"] = self.mode.value
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+
+    def spec(self, variant: str, size: int, puts: int = 1) -> RunSpec:
+        return RunSpec(
+            variant=variant, size=size, timeout=self.timeout, start_method=self.start_method,
+            shell=self.shell, puts=puts, pipe_size=self.pipe_size, python=self.python,
+            mode=self.mode, spy=self.spy,
+        )  # fmt: skip
+
+    def runs(self) -> list[tuple[str, RunSpec]]:
+        """(key, spec) of every run of a size sweep, in grid order (a map decides as it goes)."""
+        return [(run_key(v, size, 1), self.spec(v, size)) for v in self.variants for size in self.sizes]
+
+    def validate(self) -> None:
+        """Reject a bad configuration before anything starts or any file is touched."""
+        if not self.sizes:
+            raise UsageError("the grid has no sizes; widen --lo/--hi or raise --points")
+        if not self.variants:
+            raise UsageError("no variants chosen; pass --variants buggy,fixed or all")
+        if self.jobs < 1:
+            raise UsageError(f"-j must be 1 or more, not {self.jobs}")
+        if any(k < 1 for k in self.puts):
+            raise UsageError("--puts counts must be 1 or more")
+        biggest = max(self.sizes) * max(self.puts or (1,))
+        if biggest > seed.MAX_SIZE:
+            raise UsageError(
+                f"the largest run would send {biggest:,} bytes, over the program's 256 MiB;"
+                " lower --hi or the put counts"
+            )
+        # One spec per variant covers the variant, shell, interpreter, start method and pipe
+        # size; the largest payload covers the size bound.
+        for v in self.variants:
+            harness.validate(self.spec(v, biggest, max(self.puts or (1,))))
+
+    def capacity(self, variant: str) -> int:
+        return grid.capacity_of(variant, self.pipe_size)

@@ -1,0 +1,84 @@
+"""Run a sweep's tasks on a thread pool; write what they find from the calling thread alone.
+
+Each run is one ``harness.run`` (its own subprocess tree, always reaped), so threads only wait.
+Records are written by one thread, as they come, so that lines never interleave and a crash
+can tear at most the last line.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from typing import Any
+
+from repro import harness, resultsfile
+from repro.records import RunResult, RunSpec
+
+#: A unit of work for a pool thread: it hands each record to ``emit`` (the main thread writes
+#: them) and checks ``stop`` before each run it starts.
+Emit = Callable[[dict[str, Any]], None]
+Task = Callable[[Emit, threading.Event], None]
+
+
+class Stopped(Exception):
+    """The sweep was interrupted: a task gives up before its next run."""
+
+
+def run_record(key: str, result: RunResult) -> dict[str, Any]:
+    return {"kind": "run", "key": key, "result": result.to_dict()}
+
+
+def run_task(key: str, spec: RunSpec) -> Task:
+    """A task of one run, written under ``key``."""
+
+    def task(emit: Emit, stop: threading.Event) -> None:
+        if stop.is_set():
+            raise Stopped
+        emit(run_record(key, harness.run(spec)))
+
+    return task
+
+
+def execute(tasks: Sequence[Task], writer: resultsfile.Writer, jobs: int, progress: bool) -> int:
+    """Run the tasks on ``jobs`` threads; write what they emit from this thread alone.
+
+    Returns the number of ``run`` records written.
+    """
+    from tqdm import tqdm
+
+    records: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+    stop = threading.Event()
+    written = 0
+
+    def drain() -> None:
+        nonlocal written
+        while not records.empty():
+            rec = records.get()
+            writer.append(rec)
+            if rec["kind"] == "run":
+                written += 1
+
+    bar = tqdm(total=len(tasks), file=sys.stderr, disable=not (progress and sys.stderr.isatty()))
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="sweep")
+    pending = {pool.submit(task, records.put, stop) for task in tasks}
+    try:
+        while pending:
+            done, pending = wait(pending, timeout=0.05, return_when=FIRST_COMPLETED)
+            drain()
+            for fut in done:
+                fut.result()  # a task that failed stops the sweep with its error
+                bar.update()
+    except BaseException:
+        # Ctrl-C or a failed run: start nothing new. Runs already going finish and reap their
+        # own process trees (harness.run always does); keep what they found, then re-raise.
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        drain()
+        raise
+    finally:
+        pool.shutdown(wait=True)
+        bar.close()
+    return written
