@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from repro import harness, matrix, resultsfile, sweep, threshold, variants
 from repro.records import Mode, RunSpec
 
@@ -64,83 +66,125 @@ class Outcome:
 
 
 def run(out: Path, plan: Plan, jobs: int = 2, say: Say = print, progress: bool = True) -> Outcome:
-    """Run the six steps into ``out`` (overwriting an earlier demo) and return what was written."""
+    """Run the seven steps into ``out`` (overwriting an earlier demo) and return what was written."""
     start = time.monotonic()
-    files: list[Path] = []
-    disagree: list[str] = []
-    every = tuple(variants.REGISTRY)
-
-    say(f"[1/7] faithful sweep: buggy and fixed, join({plan.faithful_timeout:g}) really times out")
-    files.append(_sweep(out / "faithful.jsonl", plan.faithful_sizes, ("buggy", "fixed"), Mode.FAITHFUL,
-                        plan.faithful_timeout, jobs, progress, say))  # fmt: skip
-    say(f"[2/7] fast sweep: all {len(every)} variants, stalls proven from /proc")
-    files.append(_sweep(out / "sweep.jsonl", plan.fast_sizes, every, Mode.FAST, 10.0, jobs, progress, say))
-
-    say(f"[3/7] byte-exact threshold at {len(plan.capacities)} pipe capacities, measured vs model")
-    path = out / "thresholds.jsonl"
-    with resultsfile.Writer(path, {"demo": "thresholds"}, resume=False) as w:
-        for cap in plan.capacities:
-            t = threshold.threshold(sys.executable, pipe_size=cap)
-            w.append(t.to_record())
-            say(f"      {cap:>9,} B pipe: stall above {t.measured:,} B measured, {t.predicted:,} predicted")
-            if not t.agree:
-                disagree.append(f"threshold at {cap} B: measured {t.measured}, predicted {t.predicted}")
-    files.append(path)
-
-    say(f"[4/7] multi-message map: {len(plan.message_sizes)} message sizes")
-    path = out / "multiput.jsonl"
-    with resultsfile.Writer(path, {"demo": "multiput"}, resume=False) as w:
-        for size in plan.message_sizes:
-            m = threshold.multiput(sys.executable, None, size)
-            w.append(m.to_record())
-            if not m.agree:
-                disagree.append(
-                    f"{size} B messages: {m.measured_puts} puts measured, {m.predicted_puts} predicted"
-                )
-        say(
-            f"      e.g. {m.message_size:,} B messages stall at put {m.measured_puts} (predicted {m.predicted_puts})"
-        )
-    files.append(path)
-
-    say("[5/7] interpreter matrix: threshold per CPython and start method")
-    path = out / "matrix.jsonl"
-    table = matrix.run(plan.matrix_pythons, jobs=jobs)
-    with resultsfile.Writer(path, {"demo": "matrix"}, resume=False) as w:
-        for record in table.records():
-            w.append(record)
-    say("      " + table.table().replace("\n", "\n      "))
-    disagree += [f"matrix: Python {c.python_version} {c.start_method}" for c in table.cells if not c.agree]
-    files.append(path)
-
-    say("[6/7] py-spy on a hung tree: the wait-for cycle")
-    files.append(_spy(out / "spy.jsonl", say))
-
+    steps = _Steps(out, plan, jobs, say, progress)
+    files = [
+        steps.faithful_sweep(),
+        steps.fast_sweep(),
+        steps.thresholds(),
+        steps.multiput_map(),
+        steps.matrix(),
+        steps.spy(),
+    ]
     say("[7/7] report and figures")
     from analysis import report, results  # imported late: matplotlib loads in ~1 s
 
     written = report.write(results.load(files), out / "report")
-    return Outcome(written.path, written.figures, tuple(files), time.monotonic() - start, tuple(disagree))
-
-
-def _sweep(
-    path: Path, sizes: Sequence[int], names: Sequence[str], mode: Mode, timeout: float, jobs: int,
-    progress: bool, say: Say,
-) -> Path:  # fmt: skip
-    config = sweep.SweepConfig(
-        sizes=tuple(sizes), variants=tuple(names), timeout=timeout, mode=mode, jobs=jobs
+    return Outcome(
+        written.path, written.figures, tuple(files), time.monotonic() - start, tuple(steps.disagree)
     )
-    summary = sweep.run_sweep(config, path, resume=False, progress=progress)
-    for line in summary.lines():
-        say(f"      {line}")
-    return path
 
 
-def _spy(path: Path, say: Say) -> Path:
-    result = harness.run(RunSpec(variant="buggy", size=1 << 20, spy=True))
-    record: dict[str, Any] = {"kind": "spy", "key": "spy:buggy:1MiB", "diagnosis": result.diagnosis}
-    with resultsfile.Writer(path, {"demo": "spy"}, resume=False) as w:
-        w.append({"kind": "run", "key": "buggy:1048576:1:spy", "result": result.to_dict()})
-        w.append(record)
-    cycle = (result.diagnosis or {}).get("text", "").splitlines()
-    say(f"      {cycle[0] if cycle else result.explanation}")
-    return path
+class _Steps:
+    """Each step writes one results file and says what it found in a line or two."""
+
+    def __init__(self, out: Path, plan: Plan, jobs: int, say: Say, progress: bool) -> None:
+        self.out, self.plan, self.jobs, self.say, self.progress = out, plan, jobs, say, progress
+        self.disagree: list[str] = []
+
+    def _bar(self, total: int, desc: str) -> tqdm[Any]:
+        return tqdm(total=total, desc=desc, leave=False, file=sys.stderr, disable=not self.progress)
+
+    def _sweep(
+        self, name: str, sizes: Sequence[int], names: Sequence[str], mode: Mode, timeout: float
+    ) -> Path:
+        path = self.out / name
+        config = sweep.SweepConfig(
+            sizes=tuple(sizes), variants=tuple(names), timeout=timeout, mode=mode, jobs=self.jobs
+        )
+        for line in sweep.run_sweep(config, path, resume=False, progress=self.progress).lines():
+            self.say(f"      {line}")
+        return path
+
+    def faithful_sweep(self) -> Path:
+        t = self.plan.faithful_timeout
+        self.say(f"[1/7] faithful sweep: buggy and fixed, join({t:g}) really times out")
+        return self._sweep("faithful.jsonl", self.plan.faithful_sizes, ("buggy", "fixed"), Mode.FAITHFUL, t)
+
+    def fast_sweep(self) -> Path:
+        every = tuple(variants.REGISTRY)
+        self.say(f"[2/7] fast sweep: all {len(every)} variants, stalls proven from /proc")
+        return self._sweep("sweep.jsonl", self.plan.fast_sizes, every, Mode.FAST, 10.0)
+
+    def thresholds(self) -> Path:
+        caps = self.plan.capacities
+        self.say(f"[3/7] byte-exact threshold at {len(caps)} pipe capacities, measured vs model")
+        path = self.out / "thresholds.jsonl"
+        with (
+            resultsfile.Writer(path, {"demo": "thresholds"}, resume=False) as w,
+            self._bar(len(caps), "thresholds") as bar,
+        ):
+            for cap in caps:
+                t = threshold.threshold(sys.executable, pipe_size=cap)
+                w.append(t.to_record())
+                bar.update()
+                self.say(
+                    f"      {cap:>9,} B pipe: stall above {t.measured:,} B measured, {t.predicted:,} predicted"
+                )
+                if not t.agree:
+                    self.disagree.append(
+                        f"threshold at {cap} B: measured {t.measured}, predicted {t.predicted}"
+                    )
+        return path
+
+    def multiput_map(self) -> Path:
+        sizes = self.plan.message_sizes
+        self.say(f"[4/7] multi-message map: {len(sizes)} message sizes")
+        path = self.out / "multiput.jsonl"
+        with (
+            resultsfile.Writer(path, {"demo": "multiput"}, resume=False) as w,
+            self._bar(len(sizes), "multi-put") as bar,
+        ):
+            for size in sizes:
+                m = threshold.multiput(sys.executable, None, size)
+                w.append(m.to_record())
+                bar.update()
+                if not m.agree:
+                    self.disagree.append(
+                        f"{size} B messages: {m.measured_puts} puts measured, {m.predicted_puts} predicted"
+                    )
+                if size == 2100 or size == sizes[-1]:
+                    self.say(
+                        f"      {size:,} B messages stall at put {m.measured_puts} (predicted {m.predicted_puts})"
+                    )
+        return path
+
+    def matrix(self) -> Path:
+        self.say("[5/7] interpreter matrix: threshold per CPython and start method")
+        path = self.out / "matrix.jsonl"
+        with self._bar(0, "matrix cells") as bar:
+
+            def tick(_: object) -> None:
+                bar.update()
+
+            table = matrix.run(self.plan.matrix_pythons, jobs=self.jobs, on_cell=tick)
+        with resultsfile.Writer(path, {"demo": "matrix"}, resume=False) as w:
+            for record in table.records():
+                w.append(record)
+        self.say("      " + table.table().replace("\n", "\n      "))
+        self.disagree += [
+            f"matrix: Python {c.python_version} {c.start_method}" for c in table.cells if not c.agree
+        ]
+        return path
+
+    def spy(self) -> Path:
+        self.say("[6/7] py-spy on a hung tree: the wait-for cycle")
+        path = self.out / "spy.jsonl"
+        result = harness.run(RunSpec(variant="buggy", size=1 << 20, spy=True))
+        with resultsfile.Writer(path, {"demo": "spy"}, resume=False) as w:
+            w.append({"kind": "run", "key": "buggy:1048576:1:spy", "result": result.to_dict()})
+            w.append({"kind": "spy", "key": "spy:buggy:1MiB", "diagnosis": result.diagnosis})
+        cycle = (result.diagnosis or {}).get("text", "").splitlines()
+        self.say(f"      {cycle[0] if cycle else result.explanation}")
+        return path

@@ -7,7 +7,6 @@ words rather than with the traceback of a failed probe.
 from __future__ import annotations
 
 import dataclasses
-import subprocess
 from collections.abc import Sequence
 
 from repro import interpreters
@@ -27,47 +26,25 @@ class Skipped:
     reason: str
 
 
-def _version_of(path: str) -> str | None:
-    """The bare version of an interpreter too old for the full probe (Python 2.7 has no
-    ``get_all_start_methods``), so that a skip can say why in plain words.
-
-    A second probe only because ``interpreters.probe`` gives up on such an interpreter without
-    its version; once it answers with the version, ``discover`` says "older than" and this goes.
-    """
-    try:
-        out = subprocess.run(
-            [path, "-c", "import platform; print(platform.python_version())"],
-            capture_output=True, text=True, timeout=interpreters.PROBE_TIMEOUT, check=True,
-        ).stdout.strip()  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out or None
-
-
 def _too_old(version: str) -> bool:
     return interpreters.version_tuple(version)[:2] < MIN_VERSION
 
 
-def _skip_reason(path: str, reason: str) -> str:
-    if "older than" in reason:
-        return f"{TOO_OLD} ({reason})"
-    version = _version_of(path)
-    if version and _too_old(version):
-        return f"{TOO_OLD} (this is Python {version})"
-    return reason
+def _skip_reason(reason: str) -> str:
+    return f"{TOO_OLD} ({reason})" if "older than" in reason else reason
 
 
 def candidates(pythons: Sequence[str] | None) -> tuple[list[interpreters.Interpreter], list[Skipped]]:
     """The interpreters to measure: the given ones, or every one ``discover()`` finds."""
     if not pythons:
         good, bad = interpreters.discover(MIN_VERSION)
-        return good, [Skipped(path, _skip_reason(path, reason)) for path, reason in sorted(bad.items())]
+        return good, [Skipped(path, _skip_reason(reason)) for path, reason in sorted(bad.items())]
     found, skipped = [], []
     for path in pythons:
         try:
             interp = interpreters.probe(path)
         except UsageError as exc:
-            skipped.append(Skipped(path, _skip_reason(path, str(exc))))
+            skipped.append(Skipped(path, _skip_reason(str(exc))))
             continue
         if _too_old(interp.version):
             skipped.append(Skipped(path, f"{TOO_OLD} (this is Python {interp.version})"))

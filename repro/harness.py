@@ -59,14 +59,9 @@ def validate(spec: RunSpec) -> None:
             f" choose one of: {', '.join(interp.start_methods)}"
         )
     if spec.pipe_size:
-        check_pipe_size(spec.pipe_size)
+        pipes.capacity_for(spec.pipe_size)
     if variant.name == "bigpipe":
-        check_pipe_size(seed.BIGPIPE_SIZE)
-
-
-def check_pipe_size(size: int) -> int:
-    """The capacity the queue pipe will get (UsageError if the kernel would refuse it)."""
-    return pipes.capacity_for(size)
+        pipes.capacity_for(seed.BIGPIPE_SIZE)
 
 
 def program_argv(spec: RunSpec) -> list[str]:
@@ -240,6 +235,10 @@ def _result(
     )
 
 
+def roles_of(roles: dict[int, str], role: str) -> set[int]:
+    return {pid for pid, r in roles.items() if r == role}
+
+
 def _explain(
     spec: RunSpec, verdict: Verdict, ev: StallEvidence | None, result: dict[str, Any] | None,
     roles: dict[int, str], exit_code: int | None, stderr: str,
@@ -248,7 +247,7 @@ def _explain(
     if verdict is Verdict.STALLED:
         proof = f"proven: {describe(ev, roles)}" if ev else "not proven from outside"
         if spec.mode is Mode.FAST and ev:
-            when = f"join({spec.timeout:g}) would have returned only at its timeout, {spec.timeout:g} s"
+            when = f"{variant.parent_waits}({spec.timeout:g}) would have returned only at its timeout, {spec.timeout:g} s"
         else:
             took = (result or {}).get("join_seconds")
             when = (
@@ -256,7 +255,11 @@ def _explain(
                 if took
                 else ""
             )
-        fix = "" if variant.kind.value in ("fix",) else f" Fix: {variants.FIX_ADVICE}."
+        # Where the blocked writer is decides the fix: the child's queue, or its subprocess.
+        grandchild = ev is not None and ev.writer_pid not in (
+            roles_of(roles, "parent") | roles_of(roles, "child")
+        )
+        fix = f" Fix: {variants.advice(grandchild)}."
         return f"stalled — {when}; {proof}.{fix}"
     if verdict is Verdict.DATA_LOSS and result:
         return (

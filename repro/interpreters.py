@@ -17,8 +17,10 @@ from repro.errors import UsageError
 
 _PROBE = (
     "import json, multiprocessing as m, platform, sys; print(json.dumps({"
-    "'version': platform.python_version(), 'methods': m.get_all_start_methods(),"
-    "'default': m.get_start_method(), 'executable': sys.executable}))"
+    "'version': platform.python_version(),"
+    # Python 2.7 has neither: it still answers with its version, so that it can be named.
+    "'methods': getattr(m, 'get_all_start_methods', lambda: [])(),"
+    "'default': getattr(m, 'get_start_method', lambda: '')(), 'executable': sys.executable}))"
 )
 PROBE_TIMEOUT = 20.0
 

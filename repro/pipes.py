@@ -62,4 +62,6 @@ def capacity_for(size: int) -> int:
     try:
         return _scratch(size)
     except OSError as exc:
-        raise UsageError(f"the kernel refused pipe size {size} ({os.strerror(exc.errno or 0)}); {HELP}") from None
+        raise UsageError(
+            f"the kernel refused pipe size {size} ({os.strerror(exc.errno or 0)}); {HELP}"
+        ) from None

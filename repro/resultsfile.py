@@ -9,6 +9,7 @@ and opening the file again repairs exactly that (and says so).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -105,7 +106,10 @@ class Writer:
             self.keys = {r["key"] for r in recs if "key" in r}
         else:
             self._create(metadata(config))
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        try:
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        except OSError as exc:
+            raise ResultsError(f"cannot write {path}: {exc.strerror}; choose a writable -o path") from None
 
     def _create(self, meta: Mapping[str, Any]) -> None:
         """Write the metadata line to a temporary file and rename it, so no reader sees half."""
@@ -152,3 +156,10 @@ class Writer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def optional(
+    path: Path | None, config: Mapping[str, Any]
+) -> contextlib.AbstractContextManager[Writer | None]:
+    """A Writer for an optional ``-o``; without one, a context that yields None."""
+    return contextlib.nullcontext() if path is None else Writer(path, config)

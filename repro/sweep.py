@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repro import multiputmap, outfile, resultsfile, sweeppool
+from repro import multiputmap, resultsfile, sweeppool
 from repro.sweepconfig import SweepConfig as SweepConfig  # re-exported: repro/demo.py uses it
 from repro.sweepsummary import SweepSummary, summarize
 
@@ -24,7 +24,7 @@ def run_sweep(config: SweepConfig, out: Path, resume: bool = True, progress: boo
     """Run every grid point that ``out`` does not hold yet; return the summary of the whole file."""
     config.validate()
     # Opened before the first run: a path that cannot be written is one line, not lost runs.
-    with outfile.open_results(out, config.to_dict(), resume) as writer:
+    with resultsfile.Writer(out, config.to_dict(), resume) as writer:
         if config.puts:
             tasks, total = multiputmap.map_tasks(config, out, writer)
         else:

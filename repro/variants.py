@@ -31,6 +31,8 @@ class Variant:
     pipe_bytes: int | None = 64 * 1024
     #: Options that make no sense for this variant, with the reason a user is told.
     not_for: tuple[tuple[str, str], ...] = ()
+    #: Where the parent waits, bounded by the timeout T, while a stall lasts.
+    parent_waits: str = "join"
 
     def expected(self, size: int, stall_above: int | None) -> frozenset[Verdict]:
         """The verdicts a correct run may reach for a payload of ``size`` bytes.
@@ -48,6 +50,15 @@ class Variant:
 
 
 FIX_ADVICE = "drain the queue before joining: call q.get() for every message, then p.join()"
+SUBPROCESS_ADVICE = (
+    "read the subprocess's output before waiting for it: use proc.communicate() instead of proc.wait()"
+)
+
+
+def advice(writer_is_subprocess: bool) -> str:
+    """The fix for a stall, by where the blocked writer is: a queue feeder, or a subprocess."""
+    return SUBPROCESS_ADVICE if writer_is_subprocess else FIX_ADVICE
+
 
 REGISTRY: dict[str, Variant] = {
     v.name: v
@@ -105,7 +116,9 @@ REGISTRY: dict[str, Variant] = {
             "popen_wait", Kind.SIBLING, "the child's subprocess: Popen(stdout=PIPE).wait() before reading",
             "The same deadlock one level down: the child waits for its shell pipeline to exit"
             " before it reads the pipeline's output, and `head` blocks writing into the full"
-            " stdout pipe. communicate() is the fix there, as the subprocess docs warn.",
+            " stdout pipe. communicate() is the fix there, as the subprocess docs warn. The"
+            " parent reads first (get before join), so this is the only deadlock in play.",
+            parent_waits="get",
         ),
     )
 }  # fmt: skip

@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from repro import matrix, options, outfile
+from repro import matrix, options, resultsfile
 from repro.errors import ExitCode
 from repro.measurements import ThresholdResult
 
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         start_methods=args.start_method,
     )
     # Opened before the first cell: a bad -o is one line and exit 2, not runs thrown away.
-    with outfile.open_optional(args.output, {"command": NAME}) as out:
+    with resultsfile.optional(args.output, {"command": NAME}) as out:
         result = matrix.measure(cells, on_cell=None if args.json else _progress)
         if out is not None:
             for record in result.records():

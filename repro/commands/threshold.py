@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from repro import options, outfile
+from repro import options, resultsfile
 from repro import threshold as th
 from repro.errors import ExitCode, UsageError
 from repro.measurements import MultiputResult, Probe, ThresholdResult
@@ -106,7 +106,7 @@ def plan(args: argparse.Namespace) -> th.ThresholdSearch | th.MultiputSearch:
 def run(args: argparse.Namespace) -> int:
     search = plan(args)
     # Opened before the first probe: a bad -o is one line and exit 2, not runs thrown away.
-    with outfile.open_optional(args.output, {"command": NAME}) as out:
+    with resultsfile.optional(args.output, {"command": NAME}) as out:
         result = search.run(not args.no_predict, None if args.json else _progress)
         record = result.to_record()
         if out is not None:

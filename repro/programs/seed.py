@@ -229,10 +229,12 @@ def run_process(opts, result):
     )
     proc.start()
     result["pid_child"] = proc.pid
-    drain_first = opts.variant in ("fixed", "pipe")
+    # popen_wait reads first too, so that its only deadlock is its own (bounded by T there).
+    drain_first = opts.variant in ("fixed", "pipe", "popen_wait")
     received = []
     if drain_first:
-        received = receive(recv_end, opts.puts, opts.variant, opts.get_timeout)
+        bound = opts.timeout if opts.variant == "popen_wait" else opts.get_timeout
+        received = receive(recv_end, opts.puts, opts.variant, bound)
     took, alive = timed_join(proc, opts.timeout)
     result["join_seconds"] = took
     result["child_alive_after_join"] = alive

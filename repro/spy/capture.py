@@ -19,10 +19,6 @@ from repro.spy import labels, pyspy, stacks, text, waits, words
 from repro.spy.graph import Edge, Graph, Kind, ThreadNode, feeding, find_cycle
 from repro.verdict import StallEvidence
 
-SUBPROCESS_ADVICE = (
-    "read the subprocess's output before waiting for it: use proc.communicate() instead of proc.wait()"
-)
-
 
 def _dump_all(
     procs: Sequence[ProcState], binary: str | None, timeout: float, native: bool, locals_: bool
@@ -47,10 +43,10 @@ def _advice(graph: Graph, cycle: Sequence[Edge] | None, pythons: set[int]) -> st
             continue
         c = graph.label(node)
         if c is not None and c.label is labels.Label.SUBPROCESS_WAIT:
-            return SUBPROCESS_ADVICE
+            return variants.SUBPROCESS_ADVICE
         if edge.kind is Kind.WRITES and node.pid not in pythons:
             # A non-Python writer (head, cat) that a Python process waits for before reading.
-            return SUBPROCESS_ADVICE
+            return variants.SUBPROCESS_ADVICE
     return variants.FIX_ADVICE
 
 

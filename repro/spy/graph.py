@@ -42,6 +42,8 @@ class Kind(str, enum.Enum):
     JOINS_THREAD = "joins_thread"
     WRITES = "writes"
     DRAINED_BY = "drained_by"
+    #: A reader (py-spy: in Queue.get / recv) waits for data that only another process writes.
+    WAITS_DATA = "waits_data"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -116,9 +116,34 @@ def build(snap: Snapshot, labels: Labels | None = None, parent: int | None = Non
             for pid, basis, confirmed in _exit_targets(snap, proc, th, label, role):
                 edges.append(Edge(Kind.WAITS_EXIT, me, ThreadNode(pid, pid), basis, confirmed))
             edges += _joins(proc, th, label, labels, writing)
+            edges += _data_waits(snap, proc, th, label)
     for inode in dict.fromkeys(writing.values()):
         edges += _drains(snap, inode, writing)
     return Graph(snap, tuple(edges), labels, role)
+
+
+def _data_waits(snap: Snapshot, proc: ProcState, th: ThreadState, label: Classified | None) -> list[Edge]:
+    """A thread py-spy shows reading (``Queue.get``, ``recv``) waits for whoever else can write.
+
+    Only with py-spy: /proc alone cannot tell a read-wait in poll() from join()'s poll.
+    """
+    if label is None or label.label is not Label.READ:
+        return []
+    reading = {e.inode for e in proc.pipes if not e.writable}
+    senders = sorted(
+        {p.pid for p in snap.procs if p.pid != proc.pid for e in p.pipes if e.writable and e.inode in reading}
+    )
+    where = f"py-spy: {label.frame.where()}" if label.frame else "py-spy: reading"
+    return [
+        Edge(
+            Kind.WAITS_DATA,
+            ThreadNode(proc.pid, th.tid),
+            ThreadNode(pid, pid),
+            f"{where}; /proc: fd table",
+            True,
+        )
+        for pid in senders
+    ]
 
 
 def _joins(

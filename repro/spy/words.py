@@ -60,6 +60,9 @@ def say(graph: Graph, edge: Edge, after: Edge | None = None) -> str:
         if edge.kind is Kind.JOINS_THREAD:
             assert isinstance(edge.dst, ThreadNode)
             return f"{me} waits for its {_thread(graph, edge.dst)}"
+        if edge.kind is Kind.WAITS_DATA:
+            assert isinstance(edge.dst, ThreadNode)
+            return f"{me} waits for data that only {_who(graph, edge.dst.pid)} can send"
         assert isinstance(edge.dst, PipeNode)
         pipe = graph.snap.pipe(edge.dst.inode)
         level = f", full at {pipe.fill:,}/{pipe.capacity:,}" if pipe else ""
