@@ -20,7 +20,7 @@ EXPECTATION = {
     Kind.FIX: "ok at every size",
     Kind.FALSE_FIX: "data loss above the threshold; below it a race: data loss, or ok by luck",
     Kind.MITIGATION: "ok up to the larger pipe's threshold, stalled above it",
-    Kind.SIBLING: "ok up to the threshold, stalled above it (in the child's subprocess or its queue)",
+    Kind.SIBLING: "ok while the subprocess's raw output fits its stdout pipe, stalled above it",
 }
 
 
@@ -51,11 +51,17 @@ class OutcomeRow:
         return self.checked - self.as_expected
 
 
-def expected(run: RunRecord, thresholds: tuple[ThresholdRecord, ...]) -> frozenset[Verdict] | None:
+def expected(
+    run: RunRecord, thresholds: tuple[ThresholdRecord, ...], default_capacity: int | None = None
+) -> frozenset[Verdict] | None:
     """The verdicts this run may reach, or None when that depends on a threshold nobody measured."""
     variant = REGISTRY.get(run.variant)
     if variant is None:
         return None
+    if variant.kind is Kind.SIBLING:
+        # Its stall is in the subprocess's stdout pipe: raw bytes, no framing, a fresh pipe
+        # of the kernel's default capacity (the parent reads its queue first).
+        return None if default_capacity is None else variant.expected(run.size, default_capacity)
     stall_above = None
     if registry.queue_pipe_bounds(run.variant):
         stall_above = threshold_at(thresholds, run.capacity)
@@ -70,12 +76,13 @@ def outcomes(results: Results) -> tuple[OutcomeRow, ...]:
     by_variant: dict[str, list[RunRecord]] = collections.defaultdict(list)
     for run in results.runs:
         by_variant[run.variant].append(run)
+    default = next((m.get("pipe_capacity") for m in results.metas if m.get("pipe_capacity")), None)
     rows = []
     for name in sorted(by_variant, key=registry.order):
         runs = by_variant[name]
         lucky = [registry.ok_by_luck(r.variant, r.verdict) for r in runs]
         checks = [
-            expected(r, results.thresholds) if r.puts == 1 and not luck else None
+            expected(r, results.thresholds, default) if r.puts == 1 and not luck else None
             for r, luck in zip(runs, lucky, strict=True)
         ]
         kind = registry.kind(name)

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from analysis import registry
 from analysis.records import Results, RunRecord
 from analysis.series.thresholds import most_common, threshold_at
+from repro.variants import Kind
 from repro.verdict import Verdict
 
 
@@ -106,7 +107,7 @@ def compute(results: Results) -> TimeoutSeries:
         )
         queue = registry.threshold_is_the_queues(variant)
         # A sibling may stall in a pipe that no threshold record measures: its own runs tell.
-        own = registry.queue_pipe_bounds(variant) and not queue
+        own = registry.kind(variant) is Kind.SIBLING
         panels.append(
             TimeoutPanel(
                 variant=variant,

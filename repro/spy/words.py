@@ -65,7 +65,12 @@ def say(graph: Graph, edge: Edge, after: Edge | None = None) -> str:
             return f"{me} waits for data that only {_who(graph, edge.dst.pid)} can send"
         assert isinstance(edge.dst, PipeNode)
         pipe = graph.snap.pipe(edge.dst.inode)
-        level = f", full at {pipe.fill:,}/{pipe.capacity:,}" if pipe else ""
+        level = ""
+        if pipe and pipe.fill >= pipe.capacity:
+            level = f", full at {pipe.fill:,}/{pipe.capacity:,}"
+        elif pipe:
+            # Linux hands out room by page slots: a pipe can be out of room with bytes to spare.
+            level = f", out of room at {pipe.fill:,}/{pipe.capacity:,} bytes (room is counted in page slots)"
         return f"{me} is blocked writing {edge.nbytes:,} bytes into pipe:[{edge.dst.inode}]{level}"
     assert isinstance(edge.dst, ThreadNode)
     inode = edge.src.inode
