@@ -38,7 +38,8 @@ class Plan:
 FULL = Plan(
     faithful_sizes=(1024, 4096, 16384, 32768, 60000, 65514, 65515, 70000, 131072, 262144, 524288, 1 << 20),
     faithful_timeout=1.0,
-    fast_sizes=(1024, 8192, 32768, 65514, 65515, 131072, 262144, 524288, 1 << 20),
+    # 65,514/65,515: the queue threshold; 65,536/65,537: popen_wait's own (its stdout pipe).
+    fast_sizes=(1024, 8192, 32768, 65514, 65515, 65536, 65537, 131072, 262144, 524288, 1 << 20),
     capacities=tuple(4096 << k for k in range(9)),  # 4 KiB .. 1 MiB
     message_sizes=(100, 500, 1000, 2100, 3000, 4000, 4092, 4093, 6000, 8000, 12000, 16000, 20000, 30000),
     matrix_pythons=None,
