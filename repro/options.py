@@ -23,6 +23,17 @@ def size(text: str) -> int:
     return int(digits) * UNITS[unit]
 
 
+def add_pipe_size(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--pipe-size", type=size, default=0,
+        help="F_SETPIPE_SZ the queue's pipe: 4KiB up to /proc/sys/fs/pipe-max-size (default: the kernel's)",
+    )  # fmt: skip
+
+
+def add_puts(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--puts", type=int, default=1, help="send the payload as this many messages (default 1)")
+
+
 def add_program_options(p: argparse.ArgumentParser, *, variant: bool = True) -> None:
     if variant:
         p.add_argument("--variant", default="buggy", help="program variant (see `joinstall variants`)")
@@ -34,9 +45,7 @@ def add_program_options(p: argparse.ArgumentParser, *, variant: bool = True) -> 
         "--shell", default="/bin/sh", help="shell for the payload pipeline (the original used /usr/bin/zsh)"
     )
     p.add_argument("--python", default=sys.executable, help="interpreter that runs the program")
-    p.add_argument(
-        "--pipe-size", type=size, default=0, help="F_SETPIPE_SZ the queue's pipe to this many bytes"
-    )
+    add_pipe_size(p)
     p.add_argument("--spy", action="store_true", help="attach py-spy to every process of a proven stall")
     p.add_argument("--spy-native", action="store_true", help="with --spy: include native (C) frames")
     p.add_argument(

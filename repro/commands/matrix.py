@@ -28,13 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--start-method", action="append", default=None, help="only this start method (repeatable)"
     )
-    p.add_argument(
-        "--pipe-size",
-        type=options.size,
-        default=0,
-        help="queue pipe capacity, 4KiB up to /proc/sys/fs/pipe-max-size (default: the kernel's)",
-    )
-    p.add_argument("--puts", type=int, default=1, help="send the payload as this many messages (default 1)")
+    options.add_pipe_size(p)
+    options.add_puts(p)
     p.add_argument("-j", "--jobs", type=int, default=2, help="cells measured at the same time (default 2)")
     p.add_argument("--json", action="store_true", help="print the matrix as JSON")
     p.add_argument(

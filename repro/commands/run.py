@@ -20,7 +20,7 @@ NAME = "run"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", type=options.size, default=1024 * 1024, help="payload bytes (default 1MiB)")
-    p.add_argument("--puts", type=int, default=1, help="send the payload as this many messages")
+    options.add_puts(p)
     p.add_argument(
         "--faithful", action="store_true", help="let join(T) time out instead of stopping at proof"
     )

@@ -27,13 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--start-method", default=None, help="fork, spawn or forkserver (default: the interpreter's)"
     )
-    p.add_argument(
-        "--pipe-size",
-        type=options.size,
-        default=0,
-        help="queue pipe capacity, 4KiB up to /proc/sys/fs/pipe-max-size (default: the kernel's)",
-    )
-    p.add_argument("--puts", type=int, default=1, help="send the payload as this many messages (default 1)")
+    options.add_pipe_size(p)
+    options.add_puts(p)
     p.add_argument("--message-size", type=options.size, default=None,
                    help="instead: the number of puts of this many bytes each that stalls")  # fmt: skip
     p.add_argument("--lo", type=options.size, default=0, help="search from this payload size (default 0)")
