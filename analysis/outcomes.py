@@ -12,8 +12,8 @@ import dataclasses
 from analysis import registry
 from analysis.records import Results, RunRecord, ThresholdRecord
 from analysis.series.thresholds import threshold_at
+from repro.observe.verdict import Verdict
 from repro.variants import REGISTRY, Kind
-from repro.verdict import Verdict
 
 EXPECTATION = {
     Kind.BUG: "ok up to the threshold, stalled above it",

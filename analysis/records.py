@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from repro.verdict import Verdict
+from repro.observe.verdict import Verdict
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from analysis.records import Diagnosis, MultiputRecord, Results, RunRecord, ThresholdRecord
 from repro import resultsfile
 from repro.errors import ResultsError
-from repro.verdict import Verdict
+from repro.observe.verdict import Verdict
 
 T = TypeVar("T")
 

@@ -10,7 +10,7 @@ from analysis.records import Results
 from analysis.series.thresholds import threshold_at
 from analysis.series.timeouts import TimeoutSeries
 from analysis.units import human_bytes
-from repro.verdict import Verdict
+from repro.observe.verdict import Verdict
 
 
 def figure(paths: Mapping[str, Path], name: str, alt: str) -> str:

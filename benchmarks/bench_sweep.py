@@ -14,10 +14,11 @@ import time
 from pathlib import Path
 
 from benchmarks import timing
-from repro import cli, sweep
+from repro import cli
 from repro.commands import sweep as command
-from repro.sweepconfig import SweepConfig
-from repro.sweepsummary import SweepSummary
+from repro.measure import sweep
+from repro.measure.sweepconfig import SweepConfig
+from repro.measure.sweepsummary import SweepSummary
 
 GOAL_S = 10.0
 

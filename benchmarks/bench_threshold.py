@@ -12,8 +12,8 @@ from __future__ import annotations
 import sys
 
 from benchmarks import timing
-from repro import threshold as th
-from repro.measurements import Probe, ThresholdResult
+from repro.measure import threshold as th
+from repro.measure.measurements import Probe, ThresholdResult
 from repro.records import Mode
 
 HI = 1024 * 1024

@@ -20,7 +20,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from repro import harness, matrix, resultsfile, sweep, threshold, variants
+from repro import harness, resultsfile, variants
+from repro.measure import matrix, sweep, threshold
 from repro.records import Mode, RunSpec
 
 

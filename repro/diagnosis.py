@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from repro.procfs import Snapshot
+from repro.observe.procfs import Snapshot
+from repro.observe.verdict import StallEvidence
 from repro.spy import capture as _capture
-from repro.verdict import StallEvidence
 
 
 def capture(

@@ -13,11 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from repro import interpreters, pipes, procfs, reaper, sampling, variants
+from repro import interpreters, reaper, variants
 from repro.errors import PlatformError, UsageError
+from repro.observe import pipes, procfs, sampling
+from repro.observe.verdict import StallEvidence, Verdict, classify, describe
 from repro.programs import seed
 from repro.records import Mode, RunResult, RunSpec, Timings
-from repro.verdict import StallEvidence, Verdict, classify, describe
 
 PROGRAMS = Path(__file__).parent / "programs"
 #: How often the tree is sampled. 5 ms keeps the time to proof near the time of an ok run.

@@ -9,8 +9,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 
+from repro.observe.verdict import Verdict
 from repro.programs import seed
-from repro.verdict import Verdict
 
 
 class Kind(str, enum.Enum):

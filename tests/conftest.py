@@ -14,7 +14,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from repro import procfs, reaper
+from repro import reaper
+from repro.observe import procfs
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "repro" / "programs" / "seed.py"

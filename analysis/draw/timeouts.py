@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from analysis import registry
 from analysis.draw import axes
 from analysis.series.timeouts import TimeoutPanel, TimeoutSeries
-from repro.verdict import Verdict
+from repro.observe.verdict import Verdict
 
 VERDICT_STYLE = {
     Verdict.OK: ("o", "tab:green", "ok: join returned (measured)"),

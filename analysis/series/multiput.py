@@ -8,7 +8,7 @@ import sys
 
 from analysis import registry
 from analysis.records import MultiputRecord, Results
-from repro import pipemodel
+from repro.model import pipemodel
 
 #: Message sizes at which the models are evaluated: dense enough that every step shows.
 MODEL_POINTS = 160
@@ -20,7 +20,7 @@ class ModelCurve:
 
     capacity: int
     sizes: tuple[int, ...]
-    #: The page-slot model (``repro.pipemodel``): the put at which the feeder blocks.
+    #: The page-slot model (``repro.model.pipemodel``): the put at which the feeder blocks.
     slot_puts: tuple[int, ...]
     #: If the pipe counted bytes: capacity // wire bytes per message + 1.
     byte_puts: tuple[int, ...]

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from analysis import registry
 from analysis.records import Results, RunRecord
 from analysis.series.thresholds import most_common, threshold_at
+from repro.observe.verdict import Verdict
 from repro.variants import Kind
-from repro.verdict import Verdict
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,9 +11,10 @@ import argparse
 import json
 from pathlib import Path
 
-from repro import matrix, options, resultsfile
+from repro import options, resultsfile
 from repro.errors import ExitCode
-from repro.measurements import ThresholdResult
+from repro.measure import matrix
+from repro.measure.measurements import ThresholdResult
 
 NAME = "matrix"
 

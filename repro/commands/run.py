@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from repro import harness, options, procfs
+from repro import harness, options
 from repro.errors import ExitCode
+from repro.observe import procfs
+from repro.observe.verdict import Verdict
 from repro.records import Mode
-from repro.verdict import Verdict
 
 NAME = "run"
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from repro import grid, interpreters, options, sweep, sweepconfig, variants
+from repro import interpreters, options, variants
+from repro.measure import grid, sweep, sweepconfig
 from repro.records import Mode
 
 NAME = "sweep"

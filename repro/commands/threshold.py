@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 from repro import options, resultsfile
-from repro import threshold as th
 from repro.errors import ExitCode, UsageError
-from repro.measurements import MultiputResult, Probe, ThresholdResult
+from repro.measure import threshold as th
+from repro.measure.measurements import MultiputResult, Probe, ThresholdResult
 from repro.records import Mode
 
 NAME = "threshold"

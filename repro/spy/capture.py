@@ -13,11 +13,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from repro import syscalls, variants
-from repro.procfs import ProcState, Snapshot
+from repro import variants
+from repro.observe import syscalls
+from repro.observe.procfs import ProcState, Snapshot
+from repro.observe.verdict import StallEvidence
 from repro.spy import labels, pyspy, stacks, text, waits, words
 from repro.spy.graph import Edge, Graph, Kind, ThreadNode, feeding, find_cycle
-from repro.verdict import StallEvidence
 
 
 def _dump_all(

@@ -19,7 +19,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from repro.procfs import Snapshot
+from repro.observe.procfs import Snapshot
 from repro.spy.labels import Classified, Labels
 
 

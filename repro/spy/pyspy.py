@@ -19,8 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from repro import procfs
-from repro.procfs import ProcState
+from repro.observe import procfs
+from repro.observe.procfs import ProcState
 from repro.spy.stacks import SpyError, Thread, parse
 
 #: Names the py-spy binary to use; a path that does not exist hides py-spy (a testable "missing").

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from repro.procfs import ProcState, Snapshot
+from repro.observe.procfs import ProcState, Snapshot
 from repro.spy.labels import Labels
 
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from repro import names
+from repro.observe import names
 
 
 class SpyError(ValueError):

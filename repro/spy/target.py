@@ -13,12 +13,13 @@ from typing import Any
 
 import psutil
 
-from repro import harness, procfs
+from repro import harness
 from repro.errors import PlatformError, UsageError
-from repro.procfs import ProcState, Snapshot
-from repro.sampling import Sampler
+from repro.observe import procfs
+from repro.observe.procfs import ProcState, Snapshot
+from repro.observe.sampling import Sampler
+from repro.observe.verdict import describe, thread_label
 from repro.spy import capture, pyspy
-from repro.verdict import describe, thread_label
 
 #: Sample this long before concluding "not stalled".
 SAMPLE_BUDGET = 1.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from repro import names, syscalls
+from repro.observe import names, syscalls
 from repro.spy.graph import Edge, Graph, Kind, PipeNode, ThreadNode
 from repro.spy.labels import Label
 from repro.spy.waits import POLLS

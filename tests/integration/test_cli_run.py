@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from repro import procfs
+from repro.observe import procfs
 from tests.integration.helpers import joinstall, started, wait_gone
 
 pytestmark = pytest.mark.integration

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from repro import harness
+from repro.observe.verdict import Verdict
 from repro.records import Mode, RunResult, RunSpec
-from repro.verdict import Verdict
 from tests.integration.helpers import wait_gone
 
 pytestmark = pytest.mark.integration

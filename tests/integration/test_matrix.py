@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from repro import eligible, interpreters, matrix
+from repro import interpreters
+from repro.measure import eligible, matrix
 
 pytestmark = pytest.mark.integration
 PY = sys.executable

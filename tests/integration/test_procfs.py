@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from repro import procfs
+from repro.observe import procfs
 
 pytestmark = pytest.mark.integration
 

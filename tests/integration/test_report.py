@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from repro import harness, resultsfile, threshold
+from repro import harness, resultsfile
+from repro.measure import threshold
 from repro.records import RunSpec
 
 pytestmark = pytest.mark.integration

@@ -20,10 +20,11 @@ from typing import Any
 
 import pytest
 
-from repro import diagnosis, harness, procfs
+from repro import diagnosis, harness
+from repro.observe import procfs
+from repro.observe.verdict import Verdict
 from repro.records import RunResult, RunSpec
 from repro.spy import capture, pyspy, stacks, target
-from repro.verdict import Verdict
 from tests.integration.helpers import ROOT, joinstall, started, wait_gone
 
 pytestmark = pytest.mark.integration

@@ -13,8 +13,11 @@ from typing import Any
 import psutil
 import pytest
 
-from repro import grid, pipemodel, pipes, resultsfile, sweep
-from repro.sweepconfig import run_key
+from repro import resultsfile
+from repro.measure import grid, sweep
+from repro.measure.sweepconfig import run_key
+from repro.model import pipemodel
+from repro.observe import pipes
 from tests.integration.helpers import joinstall, started, wait_gone
 
 pytestmark = pytest.mark.integration

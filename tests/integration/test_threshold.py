@@ -1,7 +1,7 @@
 """Byte-exact thresholds measured by real runs equal the pipe model's predictions.
 
 Every measurement here is a search over real program runs (``harness.run`` reaps each one);
-the prediction comes from ``repro.pipemodel``. The search logic itself, the records and the
+the prediction comes from ``repro.model.pipemodel``. The search logic itself, the records and the
 exit-code mapping are tested without runs in ``tests/unit``.
 """
 
@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from repro import interpreters, pickled, pipemodel, pipes
-from repro import threshold as th
+from repro import interpreters
 from repro.errors import UsageError
-from repro.measurements import MultiputResult
+from repro.measure import threshold as th
+from repro.measure.measurements import MultiputResult
+from repro.model import pickled, pipemodel
+from repro.observe import pipes
 from repro.records import Mode
 
 pytestmark = pytest.mark.integration

@@ -6,10 +6,11 @@ import sys
 
 import pytest
 
-from repro import harness, pipemodel
+from repro import harness
+from repro.model import pipemodel
+from repro.observe.verdict import Verdict
 from repro.records import RunSpec
 from repro.variants import REGISTRY, Kind
-from repro.verdict import Verdict
 
 pytestmark = pytest.mark.integration
 

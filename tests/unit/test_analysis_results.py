@@ -17,10 +17,10 @@ from analysis import outcomes, registry, report, results
 from analysis.records import Results
 from analysis.series import timeouts
 from repro.errors import ResultsError
+from repro.observe.verdict import Holder, StallEvidence, Verdict
 from repro.records import Mode, RunResult, RunSpec, Timings
 from repro.spy import stacks as spy_stacks
 from repro.variants import FIX_ADVICE
-from repro.verdict import Holder, StallEvidence, Verdict
 
 META = {"kind": "meta", "schema": 1, "pipe_capacity": 65536, "page_size": 4096, "created": "t", "config": {}}
 #: py-spy dumps recorded from a real hung tree (buggy, 1 MiB, CPython 3.11, fork).

@@ -20,7 +20,7 @@ from analysis.draw import timeouts as draw_timeouts
 from analysis.draw.timeouts import PROVEN_LABEL, VERDICT_STYLE
 from analysis.records import MultiputRecord, Results, RunRecord, ThresholdRecord
 from analysis.series.thresholds import threshold_at
-from repro.verdict import Verdict
+from repro.observe.verdict import Verdict
 
 T = 2.0
 

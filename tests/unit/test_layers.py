@@ -44,9 +44,9 @@ def test_the_analysis_never_runs_programs(path: Path) -> None:
     forbidden = {
         "subprocess",
         "repro.harness",
-        "repro.sweep",
-        "repro.threshold",
-        "repro.matrix",
+        "repro.measure.sweep",
+        "repro.measure.threshold",
+        "repro.measure.matrix",
         "repro.reaper",
     }
     assert not imports(path) & forbidden

@@ -19,10 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from repro import framing, pickled, pipemodel, pipes, slots
-from repro.framing import frame
+from repro.model import framing, pickled, pipemodel, slots
+from repro.model.framing import frame
+from repro.model.slots import Outcome, simulate
+from repro.observe import pipes
 from repro.programs import seed
-from repro.slots import Outcome, simulate
 
 PY = sys.executable
 PAGE = slots.page_size()

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from repro.search import search
+from repro.measure.search import search
 
 
 def counting(limit: int) -> tuple[list[int], Callable[[int], bool]]:

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from repro import procfs
 from repro.errors import UsageError
+from repro.observe import procfs
 from repro.spy import labels, pyspy, stacks, target
 from repro.spy.labels import Label
 from repro.spy.stacks import Frame

@@ -12,13 +12,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from repro import grid, pipemodel, pipes, sweepsummary
 from repro.commands import sweep as command
 from repro.errors import UsageError
-from repro.multiputmap import multiput_record
+from repro.measure import grid, sweepsummary
+from repro.measure.multiputmap import multiput_record
+from repro.measure.sweepconfig import SweepConfig
+from repro.model import pipemodel
+from repro.observe import pipes
 from repro.programs import seed
 from repro.records import Mode
-from repro.sweepconfig import SweepConfig
 
 THRESHOLD = 65514
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from repro import cli
-from repro import threshold as th
-from repro.measurements import Probe, ThresholdResult
+from repro.measure import threshold as th
+from repro.measure.measurements import Probe, ThresholdResult
 
 PY = sys.executable
 

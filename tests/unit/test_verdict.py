@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from repro import syscalls
-from repro.procfs import PipeEnd, PipeState, ProcState, Snapshot, ThreadState
-from repro.verdict import StallEvidence, Verdict, classify, describe, prove_stall
+from repro.observe import syscalls
+from repro.observe.procfs import PipeEnd, PipeState, ProcState, Snapshot, ThreadState
+from repro.observe.verdict import StallEvidence, Verdict, classify, describe, prove_stall
 
 RECORDINGS = Path(__file__).parent.parent / "fixtures" / "snapshots"
 WRITE = next(iter(syscalls.WRITES))

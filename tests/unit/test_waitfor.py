@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
-from repro import syscalls
-from repro.procfs import ProcState, Snapshot, ThreadState
+from repro.observe import syscalls
+from repro.observe.procfs import ProcState, Snapshot, ThreadState
+from repro.observe.verdict import StallEvidence
 from repro.spy import labels as spylabels
 from repro.spy import stacks, text, waits, words
 from repro.spy.graph import Edge, Graph, Kind, PipeNode, ThreadNode, feeding, find_cycle
 from repro.spy.labels import Classified
 from repro.spy.roles import roles as roles_of
-from repro.verdict import StallEvidence
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "spy"
 QUEUE = sorted(p for p in FIXTURES.glob("py3*.json") if "popen_wait" not in p.name)

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from repro import pipemodel, pipes, variants
+from repro import variants
 from repro.errors import UsageError
+from repro.model import pipemodel
+from repro.observe import pipes
 from repro.programs import seed
 
 DEFAULT_LO = 1024

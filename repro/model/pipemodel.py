@@ -2,10 +2,10 @@
 
 A prediction combines three pieces, each checkable on its own and each in its own module:
 
-* ``repro.pickled``: the pickled length of a ``bytes`` payload, asked of the *target*
+* ``repro.model.pickled``: the pickled length of a ``bytes`` payload, asked of the *target*
   interpreter (the only piece that may start a process);
-* ``repro.framing``: how ``multiprocessing.connection`` cuts one message into ``write()`` calls;
-* ``repro.slots``: the slot/merge rule of Linux ``fs/pipe.c`` (``pipe_write``) for a pipe
+* ``repro.model.framing``: how ``multiprocessing.connection`` cuts one message into ``write()`` calls;
+* ``repro.model.slots``: the slot/merge rule of Linux ``fs/pipe.c`` (``pipe_write``) for a pipe
   nobody reads: capacity is counted in page slots, not bytes.
 """
 
@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from repro.framing import SPLIT_AT, chunk_sizes
+from repro.model.framing import SPLIT_AT, chunk_sizes
 
 # Re-exported: analysis/series.py and the teaching notebooks read them as ``pipemodel.X``.
-from repro.framing import frame as frame
-from repro.pickled import pickled_length as pickled_length
-from repro.slots import PAGE_SIZE as PAGE_SIZE
-from repro.slots import simulate
+from repro.model.framing import frame as frame
+from repro.model.pickled import pickled_length as pickled_length
+from repro.model.slots import PAGE_SIZE as PAGE_SIZE
+from repro.model.slots import simulate
 
 
 def writes_for(python: str, sizes: Iterable[int], split_at: int = SPLIT_AT) -> Iterator[int]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import collections
 
-from repro import procfs
-from repro.verdict import StallEvidence, prove_stall
+from repro.observe import procfs
+from repro.observe.verdict import StallEvidence, prove_stall
 
 #: Between full snapshots, the process tree is re-walked every this many samples.
 TREE_EVERY = 4

@@ -13,11 +13,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from repro import grid, harness, interpreters, pipemodel, resultsfile, variants
-from repro.search import search
-from repro.sweepconfig import SweepConfig, run_key
-from repro.sweeppool import Emit, Stopped, Task, run_record
-from repro.verdict import Verdict
+from repro import harness, interpreters, resultsfile, variants
+from repro.measure import grid
+from repro.measure.search import search
+from repro.measure.sweepconfig import SweepConfig, run_key
+from repro.measure.sweeppool import Emit, Stopped, Task, run_record
+from repro.model import pipemodel
+from repro.observe.verdict import Verdict
 
 
 def map_key(variant: str, message_size: int) -> str:

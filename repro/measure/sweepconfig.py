@@ -6,8 +6,9 @@ import dataclasses
 import sys
 from typing import Any
 
-from repro import grid, harness
+from repro import harness
 from repro.errors import UsageError
+from repro.measure import grid
 from repro.programs import seed
 from repro.records import Mode, RunSpec
 

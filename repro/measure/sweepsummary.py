@@ -11,9 +11,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from repro import grid, pipemodel, resultsfile
-from repro.sweepconfig import SweepConfig
-from repro.verdict import Verdict
+from repro import resultsfile
+from repro.measure import grid
+from repro.measure.sweepconfig import SweepConfig
+from repro.model import pipemodel
+from repro.observe.verdict import Verdict
 
 
 @dataclasses.dataclass(frozen=True)

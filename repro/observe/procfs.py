@@ -19,7 +19,7 @@ from typing import Any
 
 import psutil
 
-from repro import pipes, syscalls
+from repro.observe import pipes, syscalls
 
 #: Overridable so that tests can play a platform without /proc.
 PROC = os.environ.get("JOINSTALL_PROCFS", "/proc")

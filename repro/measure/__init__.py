@@ -1,0 +1,1 @@
+"""Measurements by real runs: byte-exact searches, thresholds, the matrix and sweeps."""

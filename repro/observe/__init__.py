@@ -1,0 +1,1 @@
+"""Watching processes from outside: /proc, pipes, sampling, and the pure verdict."""
