@@ -48,12 +48,3 @@ def queue_pipe_bounds(name: str) -> bool:
     """
     variant = REGISTRY.get(name)
     return variant is not None and variant.pipe_bytes is not None and variant.kind is not Kind.SIBLING
-
-
-def threshold_is_the_queues(name: str) -> bool:
-    """Whether the queue pipe's threshold is *the* line where this variant's stall begins.
-
-    A sibling stalls in another pipe too (popen_wait: the subprocess's stdout pipe), which no
-    threshold record measures: its figure panel takes the switch seen in its own runs instead.
-    """
-    return queue_pipe_bounds(name)

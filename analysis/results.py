@@ -69,7 +69,7 @@ def _add(diagnoses: list[Diagnosis], new: Diagnosis) -> None:
 def _parse(where: str, kind: str, rec: Mapping[str, Any], build: Callable[[Mapping[str, Any]], T]) -> T:
     try:
         return build(rec)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         what = f"field {exc}" if isinstance(exc, KeyError) else str(exc)
         raise ResultsError(
             f"{where}: a malformed {kind} record ({what}); rewrite the file with the joinstall that reads it"

@@ -8,6 +8,7 @@ import math
 import os
 import re
 import selectors
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,8 @@ PROOF_WINDOW = 0.02
 #: A run that outlives timeout + this is cut off as an error, so nothing can hang.
 GRACE = 30.0
 MAX_PUTS = 100_000
+#: The oldest CPython the target program runs on.
+MIN_PYTHON = (3, 8)
 #: A day: join(T) beyond that is a typo, and Python's own limit is far above any real use.
 MAX_TIMEOUT = 86_400.0
 _CHILD_PID = re.compile(r"^CHILD: PID is (\d+)")
@@ -54,6 +57,15 @@ def validate(spec: RunSpec) -> None:
     if not (os.path.isfile(spec.shell) and os.access(spec.shell, os.X_OK)):
         raise UsageError(f"shell {spec.shell} does not exist or is not executable; pass --shell /bin/sh")
     interp = interpreters.probe(spec.python)
+    if interpreters.version_tuple(interp.version)[:2] < MIN_PYTHON:
+        raise UsageError(
+            f"Python {interp.version} cannot run the target program; pass a --python of CPython 3.8 or newer"
+        )
+    if spec.mode is Mode.FAST and not procfs.available():
+        raise PlatformError(
+            "this platform has no Linux /proc, so a stall cannot be proven from outside; use the"
+            " timeout-based mode (run/sweep --faithful, threshold --timeout-based)"
+        )
     if spec.start_method is not None and spec.start_method not in interp.start_methods:
         raise UsageError(
             f"start method {spec.start_method!r} is not available in Python {interp.version};"
@@ -126,11 +138,6 @@ def run(spec: RunSpec, listener: Listener | None = None, window: float = PROOF_W
     """Run one program to its verdict. Every process it starts is reaped before this returns."""
     validate(spec)
     observe = procfs.available()
-    if not observe and spec.mode is Mode.FAST:
-        raise PlatformError(
-            "this platform has no Linux /proc, so a stall cannot be proven from outside;"
-            " rerun with --faithful to detect it by the program's own join timeout"
-        )
     interp = interpreters.probe(spec.python)
     watch = _Watch(spec, listener)
     start = time.monotonic()
@@ -159,7 +166,8 @@ def run(spec: RunSpec, listener: Listener | None = None, window: float = PROOF_W
         if proven_at is None or spec.mode is Mode.FAITHFUL:
             try:
                 exit_code = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except Exception:
+            except subprocess.TimeoutExpired:
+                # The run overran timeout + GRACE: no exit code, so the verdict is an error.
                 exit_code = None
         ended = time.monotonic()
     wall = time.monotonic() - start
@@ -183,9 +191,9 @@ def _pump(sel: selectors.BaseSelector, watch: _Watch, wait: float) -> bool:
 def _diagnose(watch: _Watch, parent: int, spec: RunSpec) -> dict[str, Any] | None:
     """py-spy on every process of the proven stall, before the tree is killed."""
     # Imported here: the capture is only needed once a stall is proven.
-    from repro import diagnosis
+    from repro.spy import capture
 
-    result: dict[str, Any] | None = diagnosis.capture(
+    result: dict[str, Any] | None = capture.capture(
         watch.snaps[-1], watch.evidence, parent, native=spec.spy_native, locals_=spec.spy_locals
     )
     return result
@@ -209,7 +217,7 @@ def _result(
     stderr = watch.stderr.decode(errors="replace")
     if exit_code == 2 and stderr.startswith("error: "):
         raise UsageError(stderr.strip().splitlines()[-1][len("error: ") :])
-    verdict = classify(result, watch.evidence, exit_code)
+    verdict = classify(result, watch.evidence, exit_code, observed=procfs.available())
     child = watch.child_pid() or (result or {}).get("pid_child")
     roles = _roles(parent, child, watch)
     join_s = result.get("join_seconds") if result else None
@@ -273,6 +281,12 @@ def _explain(
             f"ok this time, by luck — {result['bytes_received']:,} bytes arrived intact, but"
             f" {variant.changes} is a false fix: the child exits without waiting for its feeder,"
             " and whatever the feeder has not written yet is lost. Do not call it fixed."
+        )
+    if verdict is Verdict.OK and result and result.get("child_alive_after_join"):
+        return (
+            f"ok, but join({spec.timeout:g}) timed out — the child was still working, not stuck:"
+            f" no stall was seen from /proc, and all {result['bytes_received']:,} bytes arrived"
+            " intact afterwards. T is shorter than this payload takes; a longer T would not time out."
         )
     if verdict is Verdict.OK and result:
         return (

@@ -100,7 +100,7 @@ class Writer:
             meta, recs, torn = read(path)
             if meta.get("config") != json.loads(json.dumps(dict(config))):
                 raise ResultsError(
-                    f"{path} was written by a different configuration; pass another -o, or --fresh to overwrite it"
+                    f"{path} was written by a different configuration; pass another -o (sweep: or --fresh to overwrite it)"
                 )
             if torn:
                 self._truncate_torn_tail()

@@ -105,7 +105,7 @@ def compute(results: Results) -> TimeoutSeries:
             for r in sorted(runs, key=lambda r: r.size)
             if (t := r.join_returns_at) is not None
         )
-        queue = registry.threshold_is_the_queues(variant)
+        queue = registry.queue_pipe_bounds(variant)
         # A sibling may stall in a pipe that no threshold record measures: its own runs tell.
         own = registry.kind(variant) is Kind.SIBLING
         panels.append(

@@ -16,6 +16,8 @@ from repro import harness
 from repro.spy import pyspy, target, text
 
 NAME = "spy"
+#: An hour: any bound beyond it is a typo (and inf would sample for ever).
+MAX_SECONDS = 3600.0
 
 
 def _positive(value: str) -> float:
@@ -23,8 +25,8 @@ def _positive(value: str) -> float:
         seconds = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
-    if not seconds > 0:
-        raise argparse.ArgumentTypeError(f"{value!r} must be more than 0 seconds")
+    if not 0 < seconds <= MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"{value!r} must be more than 0 and at most {MAX_SECONDS:g} seconds")
     return seconds
 
 

@@ -89,7 +89,8 @@ def config_from(args: argparse.Namespace) -> sweepconfig.SweepConfig:
     return sweepconfig.SweepConfig(
         sizes=tuple(sizes), variants=tuple(dict.fromkeys(names)), python=args.python,
         start_method=args.start_method, shell=args.shell, pipe_size=args.pipe_size, puts=args.puts,
-        timeout=timeout, mode=mode, spy=args.spy, jobs=args.jobs,
+        timeout=timeout, mode=mode, spy=args.spy or args.spy_native or args.spy_locals,
+        spy_native=args.spy_native, spy_locals=args.spy_locals, jobs=args.jobs,
     )  # fmt: skip
 
 

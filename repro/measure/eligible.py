@@ -9,13 +9,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from repro import interpreters
+from repro import harness, interpreters
 from repro.errors import UsageError
 
 #: Why an interpreter older than the program's floor is skipped (the reason discover gives is
 #: about versions; this one says what it means here).
 TOO_OLD = "the target program runs on CPython 3.8 or newer"
-MIN_VERSION = (3, 8)
+MIN_VERSION = harness.MIN_PYTHON
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,6 +15,8 @@ from repro.programs import seed
 
 DEFAULT_LO = 1024
 DEFAULT_HI = 1024 * 1024
+#: More points than any sweep can run in a day: a larger number is a typo.
+MAX_POINTS = 10_000
 #: 48 log points + 16 dense points = the 64 sizes of the default sweep.
 DEFAULT_POINTS = 48
 DENSE_POINTS = 16
@@ -41,10 +43,12 @@ def log_grid(
         raise UsageError(f"--hi must be at most {seed.MAX_SIZE:,} bytes (256 MiB)")
     if lo >= hi:
         raise UsageError(f"the size range {lo:,}..{hi:,} is empty or inverted; pass a --lo below --hi")
-    if points < 1:
-        raise UsageError(f"--points must be 1 or more; a grid of {points} points runs nothing")
-    if dense_points < 0 or dense_span < 0:
-        raise UsageError(f"--dense must be 0 or more (got {dense_points} points, span {dense_span})")
+    if not 1 <= points <= MAX_POINTS:
+        raise UsageError(f"--points must be from 1 to {MAX_POINTS:,}; a grid of {points} points cannot run")
+    if not (0 <= dense_points <= MAX_POINTS and dense_span >= 0):
+        raise UsageError(
+            f"--dense must be from 0 to {MAX_POINTS:,} (got {dense_points} points, span {dense_span})"
+        )
     ratio = hi / lo
     grid = {lo} if points == 1 else {round(lo * ratio ** (i / (points - 1))) for i in range(points)}
     grid |= {hi} if points > 1 else set()  # float rounding must not lose the end point

@@ -123,6 +123,12 @@ def plan(
         raise UsageError(f"--puts must be from 1 to {harness.MAX_PUTS:,}")
     capacity = pipes.capacity_for(pipe_size)
     found, skipped = candidates(pythons)
+    known = {m for interp in found for m in interp.start_methods}
+    unknown = sorted(set(start_methods or ()) - known)
+    if found and unknown:
+        raise UsageError(
+            f"start method {', '.join(map(repr, unknown))} is not available here; choose from: {', '.join(sorted(known))}"
+        )
     cells = tuple(
         (interp, method)
         for interp in found

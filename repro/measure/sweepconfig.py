@@ -32,6 +32,8 @@ class SweepConfig:
     timeout: float = 10.0
     mode: Mode = Mode.FAST
     spy: bool = False
+    spy_native: bool = False
+    spy_locals: bool = False
     jobs: int = 2
 
     def to_dict(self) -> dict[str, Any]:
@@ -46,7 +48,7 @@ class SweepConfig:
         return RunSpec(
             variant=variant, size=size, timeout=self.timeout, start_method=self.start_method,
             shell=self.shell, puts=puts, pipe_size=self.pipe_size, python=self.python,
-            mode=self.mode, spy=self.spy,
+            mode=self.mode, spy=self.spy, spy_native=self.spy_native, spy_locals=self.spy_locals,
         )  # fmt: skip
 
     def runs(self) -> list[tuple[str, RunSpec]]:

@@ -11,21 +11,15 @@ A prediction combines three pieces, each checkable on its own and each in its ow
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
-from repro.model.framing import SPLIT_AT, chunk_sizes
+from repro.model.framing import chunk_sizes
 
-# Re-exported: analysis/series.py and the teaching notebooks read them as ``pipemodel.X``.
+# Re-exported: analysis/series/multiput.py and the teaching notebooks read them as ``pipemodel.X``.
 from repro.model.framing import frame as frame
 from repro.model.pickled import pickled_length as pickled_length
 from repro.model.slots import PAGE_SIZE as PAGE_SIZE
 from repro.model.slots import simulate
-
-
-def writes_for(python: str, sizes: Iterable[int], split_at: int = SPLIT_AT) -> Iterator[int]:
-    """The write() sizes of the queue feeder for messages whose payloads have ``sizes`` bytes."""
-    for size in sizes:
-        yield from frame(pickled_length(python, size), split_at)
 
 
 def fits(python: str, size: int, capacity: int, puts: int = 1, page_size: int = PAGE_SIZE) -> bool:

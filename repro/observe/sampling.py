@@ -1,7 +1,6 @@
 """Sample a process tree from outside until a stall is proven: the steps the proof needs, in order.
 
-Shared by everything that watches a tree (``joinstall spy --pid`` now; the harness's own loop
-does the same steps and can call this instead). Cheap checks run until some thread sleeps in
+Shared by everything that watches a tree: the harness's run loop and ``joinstall spy --pid``. Cheap checks run until some thread sleeps in
 write(); only then are full snapshots taken and handed to the pure verdict.
 """
 

@@ -169,14 +169,22 @@ def _proven(snaps: Sequence[Snapshot], window: float) -> list[StallEvidence]:
 
 
 def classify(
-    result: Mapping[str, Any] | None, evidence: StallEvidence | None, exit_code: int | None
+    result: Mapping[str, Any] | None,
+    evidence: StallEvidence | None,
+    exit_code: int | None,
+    observed: bool = False,
 ) -> Verdict:
-    """The verdict of one run from the program's RESULT record and the stall evidence."""
+    """The verdict of one run from the program's RESULT record and the stall evidence.
+
+    ``observed``: the tree was watched through /proc all along. Then a join that timed out
+    without any proof only means T was shorter than the child's work: not a stall. Unwatched,
+    the timeout is the only evidence there is, and it counts.
+    """
     if evidence is not None:
         return Verdict.STALLED
     if result is None:
         return Verdict.ERROR
-    if result.get("child_alive_after_join"):
+    if result.get("child_alive_after_join") and not observed:
         return Verdict.STALLED
     if result.get("bytes_received") != result.get("size") or not result.get("sha256_match"):
         return Verdict.DATA_LOSS

@@ -135,3 +135,42 @@ def test_no_process_survives_the_harness(sig: signal.Signals) -> None:
             assert code == 130
             assert "interrupted; all processes it started were reaped" in proc.stderr.read()
         assert wait_gone(pids, timeout=10) == [], f"program processes survived {sig.name}"
+
+
+def _old_python() -> str | None:
+    from repro import interpreters
+    from repro.errors import UsageError
+
+    for path in interpreters.candidates():
+        try:
+            version = interpreters.probe(path).version
+        except UsageError:  # a broken interpreter is simply not the one we want
+            continue
+        if interpreters.version_tuple(version)[:2] < (3, 8):
+            return path
+    return None
+
+
+@pytest.mark.timeout(60)
+def test_an_interpreter_too_old_for_the_program_is_refused_up_front() -> None:
+    old = _old_python()
+    if old is None:
+        pytest.skip("no CPython older than 3.8 on this machine")
+    done = joinstall("run", "--python", old)
+    assert done.returncode == 2 and "cannot run the target program" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("bound", ["--budget", "--window", "--spy-timeout"])
+def test_spy_refuses_an_endless_bound(bound: str) -> None:
+    done = joinstall("spy", "--pid", str(os.getpid()), bound, "inf")
+    assert done.returncode == 2 and "at most 3600 seconds" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.timeout(60)
+def test_a_join_that_times_out_on_a_busy_child_is_not_a_stall() -> None:
+    done = joinstall("run", "--size", "64KiB", "--variant", "buggy", "--timeout", "0.001")
+    assert done.returncode == 0, done.stderr
+    assert "VERDICT: ok, but join(0.001) timed out" in done.stdout

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from repro import diagnosis, harness
+from repro import harness
 from repro.observe import procfs
 from repro.observe.verdict import Verdict
 from repro.records import RunResult, RunSpec
@@ -199,16 +199,16 @@ def test_spy_pid_prints_verdict_cycle_and_fix() -> None:
 
 @pytest.mark.timeout(60)
 def test_the_harness_entry_point_takes_native_and_locals() -> None:
-    # The harness calls diagnosis.capture(snapshot, evidence, parent, native=..., locals_=...).
+    # The harness calls capture.capture(snapshot, evidence, parent, native=..., locals_=...).
     with started(*program()) as proc:
         sampler = target.sample(proc.pid, budget=20)
         assert sampler.evidence is not None
-        diag = diagnosis.capture(sampler.snaps[-1], sampler.evidence, proc.pid, native=True, locals_=True)
+        diag = capture.capture(sampler.snaps[-1], sampler.evidence, proc.pid, native=True, locals_=True)
         assert diag is not None and diag["cycle"] and diag["missing"] == []
         parent = diag["stacks_text"][str(proc.pid)]
         assert "[native]" in parent, "--native adds the C frames"
         assert re.search(r"^        timeout = ", parent, re.M), "--locals adds join()'s arguments"
-        assert diagnosis.capture(sampler.snaps[-1], None, proc.pid) is None, "no evidence, no capture"
+        assert capture.capture(sampler.snaps[-1], None, proc.pid) is None, "no evidence, no capture"
 
 
 @pytest.mark.timeout(60)

@@ -12,6 +12,9 @@ import pytest
 from repro import resultsfile
 from repro.errors import ResultsError
 
+# A new file's metadata asks the interpreter its version: a subprocess, so a bound.
+pytestmark = pytest.mark.timeout(60)
+
 
 def test_records_round_trip_and_resume_skips_keys(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"

@@ -165,3 +165,9 @@ def test_a_pipe_with_no_reader_in_sight_proves_nothing() -> None:
     ]
     assert prove_stall(series([5000] * 5), 0.02) is not None
     assert prove_stall(no_readers, 0.02) is None
+
+
+def test_a_timed_out_join_is_a_stall_only_when_nobody_watched() -> None:
+    slow = {"child_alive_after_join": True, "bytes_received": 5, "size": 5, "sha256_match": True}
+    assert classify(slow, None, 0, observed=False) is Verdict.STALLED
+    assert classify(slow, None, 0, observed=True) is Verdict.OK
