@@ -39,8 +39,8 @@ _CHILD_PID = re.compile(r"^CHILD: PID is (\d+)")
 Listener = Callable[[str], None]
 
 
-def validate(spec: RunSpec) -> None:
-    """Reject a bad spec before anything is started (UsageError, one line)."""
+def validate(spec: RunSpec) -> interpreters.Interpreter:
+    """Reject a bad spec before anything is started (UsageError, one line); return its interpreter."""
     if not 0 <= spec.size <= seed.MAX_SIZE:
         raise UsageError(f"--size must be a whole number of bytes from 0 to {seed.MAX_SIZE:,} (256 MiB)")
     if not (math.isfinite(spec.timeout) and 0 < spec.timeout <= MAX_TIMEOUT):
@@ -75,6 +75,7 @@ def validate(spec: RunSpec) -> None:
         pipes.capacity_for(spec.pipe_size)
     if variant.name == "bigpipe":
         pipes.capacity_for(seed.BIGPIPE_SIZE)
+    return interp
 
 
 def program_argv(spec: RunSpec) -> list[str]:
@@ -91,8 +92,7 @@ def program_argv(spec: RunSpec) -> list[str]:
 class _Watch:
     """The state of one run while it goes: output lines, samples, evidence."""
 
-    def __init__(self, spec: RunSpec, listener: Listener | None) -> None:
-        self.spec = spec
+    def __init__(self, listener: Listener | None) -> None:
         self.listener = listener
         self.lines: list[str] = []
         self.stderr = b""
@@ -136,10 +136,9 @@ class _Watch:
 
 def run(spec: RunSpec, listener: Listener | None = None, window: float = PROOF_WINDOW) -> RunResult:
     """Run one program to its verdict. Every process it starts is reaped before this returns."""
-    validate(spec)
+    interp = validate(spec)
     observe = procfs.available()
-    interp = interpreters.probe(spec.python)
-    watch = _Watch(spec, listener)
+    watch = _Watch(listener)
     start = time.monotonic()
     proven_at: float | None = None
     exit_code: int | None = None
@@ -244,10 +243,6 @@ def _result(
     )
 
 
-def roles_of(roles: dict[int, str], role: str) -> set[int]:
-    return {pid for pid, r in roles.items() if r == role}
-
-
 def _explain(
     spec: RunSpec, verdict: Verdict, ev: StallEvidence | None, result: dict[str, Any] | None,
     roles: dict[int, str], exit_code: int | None, stderr: str,
@@ -265,16 +260,18 @@ def _explain(
                 else ""
             )
         # Where the blocked writer is decides the fix: the child's queue, or its subprocess.
-        grandchild = ev is not None and ev.writer_pid not in (
-            roles_of(roles, "parent") | roles_of(roles, "child")
-        )
+        grandchild = ev is not None and roles.get(ev.writer_pid) not in ("parent", "child")
         fix = f" Fix: {variants.advice(grandchild)}."
         return f"stalled — {when}; {proof}.{fix}"
     if verdict is Verdict.DATA_LOSS and result:
+        why = (
+            f"{variant.changes} drops what the feeder had not written"
+            if variant.kind is variants.Kind.FALSE_FIX
+            else "the payload arrived incomplete"
+        )
         return (
             f"data loss — received {result['bytes_received']:,} of {result['size']:,} bytes"
-            f" (sha256 {'matches' if result['sha256_match'] else 'differs'}); {variant.changes}"
-            " drops what the feeder had not written."
+            f" (sha256 {'matches' if result['sha256_match'] else 'differs'}); {why}."
         )
     if verdict is Verdict.OK and result and variant.kind is variants.Kind.FALSE_FIX:
         return (
@@ -294,4 +291,6 @@ def _explain(
             f" {result['bytes_received']:,} bytes, sha256 matches."
         )
     last = stderr.strip().splitlines()[-1] if stderr.strip() else "no output"
+    if exit_code is None:
+        return f"error — the program overran join({spec.timeout:g}) + {GRACE:g} s and was stopped: {last}"
     return f"error — the program exited with {exit_code} and no result line: {last}"
