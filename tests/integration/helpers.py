@@ -68,3 +68,11 @@ def wait_gone(pids: list[int], timeout: float = 10.0) -> list[int]:
             return []
         time.sleep(0.02)
     return [p for p in pids if alive(p)]
+
+
+def usage_error(done: subprocess.CompletedProcess[str]) -> str:
+    """Assert the contract for bad input: exit 2, one line on stderr, no traceback; return the line."""
+    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    return lines[0]

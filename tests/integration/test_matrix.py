@@ -11,6 +11,7 @@ import pytest
 
 from repro import interpreters
 from repro.measure import eligible, matrix
+from tests.integration.helpers import joinstall, usage_error
 
 pytestmark = pytest.mark.integration
 PY = sys.executable
@@ -83,10 +84,7 @@ def test_old_interpreters_are_skipped_with_the_reason() -> None:
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv: list[str]) -> None:
-    done = subprocess.run([PY, "-m", "repro", "matrix", *argv], capture_output=True, text=True, timeout=50)
-    assert done.returncode == 2, done
-    assert len(done.stderr.strip().splitlines()) == 1
-    assert "Traceback" not in done.stderr
+    usage_error(joinstall("matrix", *argv))
 
 
 @pytest.mark.timeout(60)
@@ -95,11 +93,8 @@ def test_an_unwritable_output_exits_2_before_any_cell(tmp_path: Path, where: str
     blocker = tmp_path / "plain-file"
     blocker.write_text("not a directory\n")
     out = blocker / "m.jsonl" if where == "under-a-file" else tmp_path
-    argv = [PY, "-m", "repro", "matrix", "--python", PY, "-o", str(out)]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=50)
-    assert done.returncode == 2, done
-    assert done.stderr.count("\n") == 1 and str(out) in done.stderr, done.stderr
-    assert "Traceback" not in done.stderr
+    done = joinstall("matrix", "--python", PY, "-o", str(out))
+    assert str(out) in usage_error(done)
     assert done.stdout == "", "a cell was measured although its results could not be written"
 
 

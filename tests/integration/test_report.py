@@ -15,6 +15,7 @@ import pytest
 from repro import harness, resultsfile
 from repro.measure import threshold
 from repro.records import RunSpec
+from tests.integration.helpers import usage_error
 
 pytestmark = pytest.mark.integration
 
@@ -25,9 +26,8 @@ def report(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def one_line_error(done: subprocess.CompletedProcess[str], says: str) -> None:
-    assert done.returncode == 2, done.stderr
-    assert done.stderr.startswith("joinstall report: error: ") and says in done.stderr
-    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    line = usage_error(done)
+    assert line.startswith("joinstall report: error: ") and says in line
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from repro.observe import procfs
 from repro.observe.verdict import Verdict
 from repro.records import RunResult, RunSpec
 from repro.spy import capture, pyspy, stacks, target
-from tests.integration.helpers import ROOT, joinstall, started, wait_gone
+from tests.integration.helpers import ROOT, joinstall, started, usage_error, wait_gone
 
 pytestmark = pytest.mark.integration
 SEED = ROOT / "repro" / "programs" / "seed.py"
@@ -262,7 +262,7 @@ def test_spy_pid_of_the_child_points_at_the_parent_that_holds_the_read_end() -> 
     # tree, holds its read end: that proves nothing, and the way out is the parent's PID.
     with started(*program()) as proc:
         child = child_pid(proc)
-        line = one_line_error(joinstall("spy", "--pid", str(child), "--budget", "0.5"))
+        line = usage_error(joinstall("spy", "--pid", str(child), "--budget", "0.5"))
         assert line.startswith("joinstall spy: error: not stalled:"), line
         assert f"PID {proc.pid} outside PID {child}'s tree can read it: pass --pid {proc.pid}" in line
 
@@ -299,21 +299,14 @@ def test_spy_cli_with_a_hung_py_spy_finishes(tmp_path: Path) -> None:
         assert "gave no answer within 0.5 s" in done.stdout
 
 
-def one_line_error(done: Any) -> str:
-    assert done.returncode == 2, (done.stdout, done.stderr)
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
-    return str(lines[0])
-
-
 @pytest.mark.timeout(60)
 def test_spy_bad_inputs_exit_2_with_one_line() -> None:
-    assert "no process with PID" in one_line_error(joinstall("spy", "--pid", "999999999"))
-    assert "positive" in one_line_error(joinstall("spy", "--pid", "0"))
-    one_line_error(joinstall("spy", "--pid", "abc"))
-    one_line_error(joinstall("spy", "--pid", "1", "--spy-timeout", "-1"))
+    assert "no process with PID" in usage_error(joinstall("spy", "--pid", "999999999"))
+    assert "positive" in usage_error(joinstall("spy", "--pid", "0"))
+    usage_error(joinstall("spy", "--pid", "abc"))
+    usage_error(joinstall("spy", "--pid", "1", "--spy-timeout", "-1"))
     with started("sleep", "30") as sleeper:
-        assert "is not a Python process" in one_line_error(joinstall("spy", "--pid", str(sleeper.pid)))
+        assert "is not a Python process" in usage_error(joinstall("spy", "--pid", str(sleeper.pid)))
     with started(sys.executable, "-c", "import time; time.sleep(30)") as idle:
-        line = one_line_error(joinstall("spy", "--pid", str(idle.pid), "--budget", "0.3"))
+        line = usage_error(joinstall("spy", "--pid", str(idle.pid), "--budget", "0.3"))
         assert "not stalled:" in line and "clock_nanosleep" in line

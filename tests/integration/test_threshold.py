@@ -8,7 +8,6 @@ exit-code mapping are tested without runs in ``tests/unit``.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from repro.measure.measurements import MultiputResult
 from repro.model import pickled, pipemodel
 from repro.observe import pipes
 from repro.records import Mode
+from tests.integration.helpers import joinstall, usage_error
 
 pytestmark = pytest.mark.integration
 PY = sys.executable
@@ -115,10 +115,6 @@ def test_a_range_that_does_not_bracket_is_refused() -> None:
 # --- the command line -------------------------------------------------------------------------
 
 
-def joinstall(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PY, "-m", "repro", *argv], capture_output=True, text=True, timeout=60)
-
-
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize(
     "argv",
@@ -137,9 +133,7 @@ def joinstall(*argv: str) -> subprocess.CompletedProcess[str]:
 )
 def test_bad_input_is_one_line_and_exit_2(argv: list[str]) -> None:
     done = joinstall("threshold", *argv)
-    assert done.returncode == 2, done
-    assert len(done.stderr.strip().splitlines()) == 1
-    assert "Traceback" not in done.stderr
+    usage_error(done)
     assert "probe" not in done.stdout  # nothing was run
 
 
@@ -160,9 +154,7 @@ def test_an_unwritable_output_exits_2_before_any_probe(tmp_path: Path, where: st
     blocker.write_text("not a directory\n")
     out = blocker / "t.jsonl" if where == "under-a-file" else tmp_path
     done = joinstall("threshold", "-o", str(out), *extra)
-    assert done.returncode == 2, done
-    assert done.stderr.count("\n") == 1 and str(out) in done.stderr, done.stderr
-    assert "Traceback" not in done.stderr
+    assert str(out) in usage_error(done)
     assert "probe" not in done.stdout  # nothing was run
 
 
