@@ -25,7 +25,9 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check repro analysis tests benchmarks
 	$(BIN)/ruff format --check repro analysis tests benchmarks
-	$(BIN)/mypy
+	rm -rf .typecheck && mkdir .typecheck
+	cp -as $(CURDIR)/repro .typecheck/joinstall && cp -as $(CURDIR)/analysis .typecheck/joinstall/analysis
+	cd .typecheck && ../$(BIN)/mypy --config-file ../pyproject.toml -p joinstall
 
 clean:
-	rm -rf $(VENV) results .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .typecheck results .pytest_cache .mypy_cache .ruff_cache

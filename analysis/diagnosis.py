@@ -1,8 +1,8 @@
 """The report's py-spy section: the engine's own words for the wait-for cycle, and the stacks.
 
-The words come from the capture (``repro.spy``): its ``text`` and ``cycle_text``, and its
+The words come from the capture (``joinstall.spy``): its ``text`` and ``cycle_text``, and its
 ``stacks_text`` when the file has one. Files written before the engine kept readable stacks get
-the same rendering here, from py-spy's raw JSON (``repro.spy.stacks.parse`` and ``render``):
+the same rendering here, from py-spy's raw JSON (``joinstall.spy.stacks.parse`` and ``render``):
 one vocabulary and one stack format, whoever draws them.
 """
 
@@ -12,8 +12,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from analysis.records import Diagnosis
-from repro.spy import stacks as spy_stacks
+from joinstall.analysis.records import Diagnosis
+from joinstall.spy import stacks as spy_stacks
 
 HEAD = "## An example wait-for cycle (py-spy)"
 

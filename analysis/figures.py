@@ -6,18 +6,17 @@ are what the report, notebooks and users call.
 
 from __future__ import annotations
 
+from joinstall.analysis.draw import matrix as draw_matrix
+from joinstall.analysis.draw import multiput as draw_multiput
+from joinstall.analysis.draw import thresholds as draw_thresholds
+from joinstall.analysis.draw import timeouts as draw_timeouts
+from joinstall.analysis.draw.axes import save
+from joinstall.analysis.records import Results
+from joinstall.analysis.series import matrix as matrix_series
+from joinstall.analysis.series import multiput as multiput_series
+from joinstall.analysis.series import thresholds as threshold_series
+from joinstall.analysis.series import timeouts as timeout_series
 from matplotlib.figure import Figure
-
-from analysis.draw import matrix as draw_matrix
-from analysis.draw import multiput as draw_multiput
-from analysis.draw import thresholds as draw_thresholds
-from analysis.draw import timeouts as draw_timeouts
-from analysis.draw.axes import save
-from analysis.records import Results
-from analysis.series import matrix as matrix_series
-from analysis.series import multiput as multiput_series
-from analysis.series import thresholds as threshold_series
-from analysis.series import timeouts as timeout_series
 
 __all__ = ["matrix", "multiput", "save", "thresholds", "timeouts"]
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import collections
 import dataclasses
 
-from analysis import registry
-from analysis.records import Results, RunRecord, ThresholdRecord
-from analysis.series.thresholds import threshold_at
-from repro.observe.verdict import Verdict
-from repro.variants import REGISTRY, Kind
+from joinstall.analysis import registry
+from joinstall.analysis.records import Results, RunRecord, ThresholdRecord
+from joinstall.analysis.series.thresholds import threshold_at
+from joinstall.observe.verdict import Verdict
+from joinstall.variants import REGISTRY, Kind
 
 EXPECTATION = {
     Kind.BUG: "ok up to the threshold, stalled above it",

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from repro.observe.verdict import Verdict
+from joinstall.observe.verdict import Verdict
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,7 +85,7 @@ class MultiputRecord:
 class Diagnosis:
     """A py-spy capture as the engine stored it: its texts, and py-spy's raw JSON per PID.
 
-    The words are the engine's (``repro.spy``); the report shows them and never
+    The words are the engine's (``joinstall.spy``); the report shows them and never
     re-derives them, so there is one vocabulary for the wait-for graph.
     """
 

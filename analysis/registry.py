@@ -6,8 +6,8 @@ fix that ended ok the same name, and agree on which measured threshold belongs t
 
 from __future__ import annotations
 
-from repro.observe.verdict import Verdict
-from repro.variants import REGISTRY, Kind
+from joinstall.observe.verdict import Verdict
+from joinstall.variants import REGISTRY, Kind
 
 UNKNOWN_KIND = "unknown variant"
 #: What an ok run of a false fix is: the data happened to arrive, this time.

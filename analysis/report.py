@@ -11,13 +11,12 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from joinstall.analysis import diagnosis, figures, sections
+from joinstall.analysis.draw import timeouts as draw_timeouts
+from joinstall.analysis.records import Results
+from joinstall.analysis.series import timeouts as timeout_series
+from joinstall.errors import ResultsError
 from matplotlib.figure import Figure
-
-from analysis import diagnosis, figures, sections
-from analysis.draw import timeouts as draw_timeouts
-from analysis.records import Results
-from analysis.series import timeouts as timeout_series
-from repro.errors import ResultsError
 
 REPORT_NAME = "report.md"
 

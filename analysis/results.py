@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from analysis.records import Diagnosis, MultiputRecord, Results, RunRecord, ThresholdRecord
-from repro import resultsfile
-from repro.errors import ResultsError
-from repro.observe.verdict import Verdict
+from joinstall import resultsfile
+from joinstall.analysis.records import Diagnosis, MultiputRecord, Results, RunRecord, ThresholdRecord
+from joinstall.errors import ResultsError
+from joinstall.observe.verdict import Verdict
 
 T = TypeVar("T")
 

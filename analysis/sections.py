@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from analysis import outcomes, registry
-from analysis.records import Results
-from analysis.series.thresholds import threshold_at
-from analysis.series.timeouts import TimeoutSeries
-from analysis.units import human_bytes
-from repro.observe.verdict import Verdict
+from joinstall.analysis import outcomes, registry
+from joinstall.analysis.records import Results
+from joinstall.analysis.series.thresholds import threshold_at
+from joinstall.analysis.series.timeouts import TimeoutSeries
+from joinstall.analysis.units import human_bytes
+from joinstall.observe.verdict import Verdict
 
 
 def figure(paths: Mapping[str, Path], name: str, alt: str) -> str:

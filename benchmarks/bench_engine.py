@@ -5,9 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from joinstall import harness
+from joinstall.records import Mode, RunSpec
+
 from benchmarks.timing import median, repeat, table
-from repro import harness
-from repro.records import Mode, RunSpec
 
 SIZE = 1 << 20
 REPEATS = 7

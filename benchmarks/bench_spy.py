@@ -9,10 +9,11 @@ wait-for graph and its cycle, the text. Goal: at most 0.5 s.
 
 from __future__ import annotations
 
+from joinstall import harness, reaper
+from joinstall.records import RunSpec
+from joinstall.spy import capture, pyspy, target
+
 from benchmarks import timing
-from repro import harness, reaper
-from repro.records import RunSpec
-from repro.spy import capture, pyspy, target
 
 REPEATS = 7
 GOAL = 0.5

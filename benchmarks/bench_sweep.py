@@ -13,12 +13,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from joinstall import cli
+from joinstall.commands import sweep as command
+from joinstall.measure import sweep
+from joinstall.measure.sweepconfig import SweepConfig
+from joinstall.measure.sweepsummary import SweepSummary
+
 from benchmarks import timing
-from repro import cli
-from repro.commands import sweep as command
-from repro.measure import sweep
-from repro.measure.sweepconfig import SweepConfig
-from repro.measure.sweepsummary import SweepSummary
 
 GOAL_S = 10.0
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import sys
 
+from joinstall.measure import threshold as th
+from joinstall.measure.measurements import Probe, ThresholdResult
+from joinstall.records import Mode
+
 from benchmarks import timing
-from repro.measure import threshold as th
-from repro.measure.measurements import Probe, ThresholdResult
-from repro.records import Mode
 
 HI = 1024 * 1024
 TIMEOUT = 2.0

@@ -1,5 +1,5 @@
 import sys
 
-from repro.cli import main
+from joinstall.cli import main
 
 sys.exit(main())

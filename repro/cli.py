@@ -1,4 +1,4 @@
-"""The ``joinstall`` command line: one module per subcommand in ``repro.commands``.
+"""The ``joinstall`` command line: one module per subcommand in ``joinstall.commands``.
 
 Each command module defines ``NAME``, a docstring (its help text), ``add_arguments(parser)``
 and ``run(args) -> int``. Errors are mapped to exit codes here, and only here.
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import NoReturn
 
-from repro import commands
-from repro.errors import ExitCode, JoinstallError
+from joinstall import commands
+from joinstall.errors import ExitCode, JoinstallError
 
 
 class Parser(argparse.ArgumentParser):
@@ -27,7 +27,8 @@ class Parser(argparse.ArgumentParser):
 
 def command_modules() -> list[ModuleType]:
     mods = [
-        importlib.import_module(f"repro.commands.{m.name}") for m in pkgutil.iter_modules(commands.__path__)
+        importlib.import_module(f"joinstall.commands.{m.name}")
+        for m in pkgutil.iter_modules(commands.__path__)
     ]
     return sorted((m for m in mods if hasattr(m, "NAME")), key=lambda m: m.NAME)
 

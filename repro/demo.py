@@ -18,11 +18,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from joinstall import harness, resultsfile, variants
+from joinstall.measure import matrix, sweep, threshold
+from joinstall.records import Mode, RunSpec
 from tqdm import tqdm
-
-from repro import harness, resultsfile, variants
-from repro.measure import matrix, sweep, threshold
-from repro.records import Mode, RunSpec
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +79,7 @@ def run(out: Path, plan: Plan, jobs: int = 2, say: Say = print, progress: bool =
         steps.spy(),
     ]
     say("[7/7] report and figures")
-    from analysis import report, results  # imported late: matplotlib loads in ~1 s
+    from joinstall.analysis import report, results  # imported late: matplotlib loads in ~1 s
 
     written = report.write(results.load(files), out / "report")
     return Outcome(

@@ -14,12 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from repro import interpreters, reaper, variants
-from repro.errors import PlatformError, UsageError
-from repro.observe import pipes, procfs, sampling
-from repro.observe.verdict import StallEvidence, Verdict, classify, describe
-from repro.programs import seed
-from repro.records import Mode, RunResult, RunSpec, Timings
+from joinstall import interpreters, reaper, variants
+from joinstall.errors import PlatformError, UsageError
+from joinstall.observe import pipes, procfs, sampling
+from joinstall.observe.verdict import StallEvidence, Verdict, classify, describe
+from joinstall.programs import seed
+from joinstall.records import Mode, RunResult, RunSpec, Timings
 
 PROGRAMS = Path(__file__).parent / "programs"
 #: How often the tree is sampled. 5 ms keeps the time to proof near the time of an ok run.
@@ -190,7 +190,7 @@ def _pump(sel: selectors.BaseSelector, watch: _Watch, wait: float) -> bool:
 def _diagnose(watch: _Watch, parent: int, spec: RunSpec) -> dict[str, Any] | None:
     """py-spy on every process of the proven stall, before the tree is killed."""
     # Imported here: the capture is only needed once a stall is proven.
-    from repro.spy import capture
+    from joinstall.spy import capture
 
     result: dict[str, Any] | None = capture.capture(
         watch.snaps[-1], watch.evidence, parent, native=spec.spy_native, locals_=spec.spy_locals

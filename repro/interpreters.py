@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 
-from repro.errors import UsageError
+from joinstall.errors import UsageError
 
 _PROBE = (
     "import json, multiprocessing as m, platform, sys; print(json.dumps({"

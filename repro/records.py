@@ -8,7 +8,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from repro.observe.verdict import StallEvidence, Verdict
+from joinstall.observe.verdict import StallEvidence, Verdict
 
 
 class Mode(str, enum.Enum):

@@ -18,9 +18,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from repro import __version__, interpreters
-from repro.errors import ResultsError
-from repro.observe import pipes
+from joinstall import __version__, interpreters
+from joinstall.errors import ResultsError
+from joinstall.observe import pipes
 
 SCHEMA = 1
 

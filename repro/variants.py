@@ -9,8 +9,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 
-from repro.observe.verdict import Verdict
-from repro.programs import seed
+from joinstall.observe.verdict import Verdict
+from joinstall.programs import seed
 
 
 class Kind(str, enum.Enum):
@@ -127,7 +127,7 @@ assert set(REGISTRY) == set(seed.VARIANTS), "the registry and the program must l
 
 
 def get(name: str) -> Variant:
-    from repro.errors import UsageError
+    from joinstall.errors import UsageError
 
     try:
         return REGISTRY[name]

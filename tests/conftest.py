@@ -13,9 +13,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-
-from repro import reaper
-from repro.observe import procfs
+from joinstall import reaper
+from joinstall.observe import procfs
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "repro" / "programs" / "seed.py"

@@ -6,12 +6,11 @@ import math
 import os
 from pathlib import Path
 
+from joinstall.analysis.units import human_bytes
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
-
-from analysis.units import human_bytes
 
 
 def new(width: float, height: float) -> Figure:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from joinstall.analysis.draw import axes
+from joinstall.analysis.series.matrix import MatrixCell, MatrixSeries
+from joinstall.analysis.units import human_bytes
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-
-from analysis.draw import axes
-from analysis.series.matrix import MatrixCell, MatrixSeries
-from analysis.units import human_bytes
 
 # Light fills, so the black text in each cell stays readable.
 AGREE, DISAGREE, MISSING = "#a6dba0", "#f4a582", "0.92"

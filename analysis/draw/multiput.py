@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from joinstall.analysis.draw import axes
+from joinstall.analysis.series.multiput import MultiputSeries
+from joinstall.analysis.units import human_bytes
 from matplotlib.figure import Figure
-
-from analysis.draw import axes
-from analysis.series.multiput import MultiputSeries
-from analysis.units import human_bytes
 
 BYTE_MODEL_LABEL = "if the pipe counted bytes: {cap} / wire bytes per message + 1"
 #: (agrees with the prediction, exact) -> marker and legend text of a measured put count.

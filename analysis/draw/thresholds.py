@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from joinstall.analysis.draw import axes
+from joinstall.analysis.series.thresholds import ThresholdGroup, ThresholdSeries
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-
-from analysis.draw import axes
-from analysis.series.thresholds import ThresholdGroup, ThresholdSeries
 
 
 def draw(data: ThresholdSeries) -> Figure:

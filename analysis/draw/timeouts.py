@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import math
 
+from joinstall.analysis import registry
+from joinstall.analysis.draw import axes
+from joinstall.analysis.series.timeouts import TimeoutPanel, TimeoutSeries
+from joinstall.observe.verdict import Verdict
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-
-from analysis import registry
-from analysis.draw import axes
-from analysis.series.timeouts import TimeoutPanel, TimeoutSeries
-from repro.observe.verdict import Verdict
 
 VERDICT_STYLE = {
     Verdict.OK: ("o", "tab:green", "ok: join returned (measured)"),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import collections
 import dataclasses
 
-from analysis.records import Results, ThresholdRecord
-from repro.interpreters import version_tuple
+from joinstall.analysis.records import Results, ThresholdRecord
+from joinstall.interpreters import version_tuple
 
 START_METHOD_ORDER = ("fork", "forkserver", "spawn", "default")
 

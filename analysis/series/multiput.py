@@ -6,9 +6,9 @@ import collections
 import dataclasses
 import sys
 
-from analysis import registry
-from analysis.records import MultiputRecord, Results
-from repro.model import pipemodel
+from joinstall.analysis import registry
+from joinstall.analysis.records import MultiputRecord, Results
+from joinstall.model import pipemodel
 
 #: Message sizes at which the models are evaluated: dense enough that every step shows.
 MODEL_POINTS = 160
@@ -20,7 +20,7 @@ class ModelCurve:
 
     capacity: int
     sizes: tuple[int, ...]
-    #: The page-slot model (``repro.model.pipemodel``): the put at which the feeder blocks.
+    #: The page-slot model (``joinstall.model.pipemodel``): the put at which the feeder blocks.
     slot_puts: tuple[int, ...]
     #: If the pipe counted bytes: capacity // wire bytes per message + 1.
     byte_puts: tuple[int, ...]

@@ -6,7 +6,7 @@ import collections
 import dataclasses
 from collections.abc import Iterable, Sequence
 
-from analysis.records import Results, ThresholdRecord
+from joinstall.analysis.records import Results, ThresholdRecord
 
 
 def most_common(values: Iterable[int | None]) -> int | None:

@@ -6,11 +6,11 @@ import collections
 import dataclasses
 from collections.abc import Sequence
 
-from analysis import registry
-from analysis.records import Results, RunRecord
-from analysis.series.thresholds import most_common, threshold_at
-from repro.observe.verdict import Verdict
-from repro.variants import Kind
+from joinstall.analysis import registry
+from joinstall.analysis.records import Results, RunRecord
+from joinstall.analysis.series.thresholds import most_common, threshold_at
+from joinstall.observe.verdict import Verdict
+from joinstall.variants import Kind
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,8 +10,8 @@ import argparse
 import os
 from pathlib import Path
 
-from repro import demo
-from repro.errors import ExitCode, UsageError
+from joinstall import demo
+from joinstall.errors import ExitCode, UsageError
 
 NAME = "demo"
 

@@ -11,10 +11,10 @@ import argparse
 import json
 from pathlib import Path
 
-from repro import options, resultsfile
-from repro.errors import ExitCode
-from repro.measure import matrix
-from repro.measure.measurements import ThresholdResult
+from joinstall import options, resultsfile
+from joinstall.errors import ExitCode
+from joinstall.measure import matrix
+from joinstall.measure.measurements import ThresholdResult
 
 NAME = "matrix"
 

@@ -24,7 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so that commands which run programs never load matplotlib.
-    from analysis import report, results
+    from joinstall.analysis import report, results
 
     loaded = results.load(args.results)
     written = report.write(loaded, args.output)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from repro import harness, options
-from repro.errors import ExitCode
-from repro.observe import procfs
-from repro.observe.verdict import Verdict
-from repro.records import Mode
+from joinstall import harness, options
+from joinstall.errors import ExitCode
+from joinstall.observe import procfs
+from joinstall.observe.verdict import Verdict
+from joinstall.records import Mode
 
 NAME = "run"
 

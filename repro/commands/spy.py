@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from repro import harness
-from repro.spy import pyspy, target, text
+from joinstall import harness
+from joinstall.spy import pyspy, target, text
 
 NAME = "spy"
 #: An hour: any bound beyond it is a typo (and inf would sample for ever).

@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from repro import interpreters, options, variants
-from repro.measure import grid, sweep, sweepconfig
-from repro.records import Mode
+from joinstall import interpreters, options, variants
+from joinstall.measure import grid, sweep, sweepconfig
+from joinstall.records import Mode
 
 NAME = "sweep"
 #: A faithful sweep waits out every stalled join, so its default T is short.

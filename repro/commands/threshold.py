@@ -13,11 +13,11 @@ import json
 import sys
 from pathlib import Path
 
-from repro import options, resultsfile
-from repro.errors import ExitCode, UsageError
-from repro.measure import threshold as th
-from repro.measure.measurements import MultiputResult, Probe, ThresholdResult
-from repro.records import Mode
+from joinstall import options, resultsfile
+from joinstall.errors import ExitCode, UsageError
+from joinstall.measure import threshold as th
+from joinstall.measure.measurements import MultiputResult, Probe, ThresholdResult
+from joinstall.records import Mode
 
 NAME = "threshold"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import textwrap
 
-from repro.variants import REGISTRY
+from joinstall.variants import REGISTRY
 
 NAME = "variants"
 
@@ -15,7 +15,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from repro.variants import get
+    from joinstall.variants import get
 
     chosen = [get(args.name)] if args.name else list(REGISTRY.values())
     for v in chosen:

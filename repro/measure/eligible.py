@@ -9,8 +9,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from repro import harness, interpreters
-from repro.errors import UsageError
+from joinstall import harness, interpreters
+from joinstall.errors import UsageError
 
 #: Why an interpreter older than the program's floor is skipped (the reason discover gives is
 #: about versions; this one says what it means here).

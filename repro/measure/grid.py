@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from repro import variants
-from repro.errors import UsageError
-from repro.model import pipemodel
-from repro.observe import pipes
-from repro.programs import seed
+from joinstall import variants
+from joinstall.errors import UsageError
+from joinstall.model import pipemodel
+from joinstall.observe import pipes
+from joinstall.programs import seed
 
 DEFAULT_LO = 1024
 DEFAULT_HI = 1024 * 1024

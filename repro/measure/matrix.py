@@ -3,7 +3,7 @@
 Each cell is a ``threshold.threshold`` measurement (real runs, proven stalls) next to the pipe
 model's prediction. Cells run on a small thread pool: each probe is its own process group, so
 threads only wait. Interpreters that cannot run the program are reported, not fatal
-(``repro.measure.eligible``).
+(``joinstall.measure.eligible``).
 
 A matrix is planned first (``plan``: options checked, interpreters found, nothing run) and
 measured afterwards (``measure``), so that a command can open its output file in between.
@@ -17,12 +17,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from repro import harness, interpreters
-from repro.errors import JoinstallError, PlatformError, UsageError
-from repro.measure import threshold
-from repro.measure.eligible import Skipped, candidates
-from repro.measure.measurements import ThresholdResult
-from repro.observe import pipes
+from joinstall import harness, interpreters
+from joinstall.errors import JoinstallError, PlatformError, UsageError
+from joinstall.measure import threshold
+from joinstall.measure.eligible import Skipped, candidates
+from joinstall.measure.measurements import ThresholdResult
+from joinstall.observe import pipes
 
 
 @dataclasses.dataclass(frozen=True)

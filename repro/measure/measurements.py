@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from repro.records import Mode
+from joinstall.records import Mode
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from repro import harness, interpreters, resultsfile, variants
-from repro.measure import grid
-from repro.measure.search import search
-from repro.measure.sweepconfig import SweepConfig, run_key
-from repro.measure.sweeppool import Emit, Stopped, Task, run_record
-from repro.model import pipemodel
-from repro.observe.verdict import Verdict
+from joinstall import harness, interpreters, resultsfile, variants
+from joinstall.measure import grid
+from joinstall.measure.search import search
+from joinstall.measure.sweepconfig import SweepConfig, run_key
+from joinstall.measure.sweeppool import Emit, Stopped, Task, run_record
+from joinstall.model import pipemodel
+from joinstall.observe.verdict import Verdict
 
 
 def map_key(variant: str, message_size: int) -> str:

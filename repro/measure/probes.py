@@ -13,12 +13,12 @@ import dataclasses
 import time
 from collections.abc import Callable
 
-from repro import harness, interpreters
-from repro.errors import PlatformError
-from repro.measure.measurements import Probe
-from repro.observe import pipes
-from repro.observe.verdict import Verdict
-from repro.records import Mode, RunResult, RunSpec
+from joinstall import harness, interpreters
+from joinstall.errors import PlatformError
+from joinstall.measure.measurements import Probe
+from joinstall.observe import pipes
+from joinstall.observe.verdict import Verdict
+from joinstall.records import Mode, RunResult, RunSpec
 
 #: The program's join timeout in fast mode: a stall is proven long before; this only bounds a
 #: run whose stall the harness could not prove (then join's own timeout decides).

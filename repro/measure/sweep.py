@@ -1,13 +1,13 @@
 """Sweeps: many runs over a grid, in parallel, into a resumable JSON Lines results file.
 
-Two shapes of grid (``repro.measure.grid``), one configuration (``repro.measure.sweepconfig``):
+Two shapes of grid (``joinstall.measure.grid``), one configuration (``joinstall.measure.sweepconfig``):
 
 * a **size sweep** (the default): every variant x every payload size on a log grid, with
   points packed densely around the predicted threshold, one put per run;
-* a **multi-put map** (``puts`` given, ``repro.measure.multiputmap``): every message size on the grid
+* a **multi-put map** (``puts`` given, ``joinstall.measure.multiputmap``): every message size on the grid
   x every put count K, each run sending K messages of that size.
 
-The runs go to a thread pool (``repro.measure.sweeppool``); the summary (``repro.measure.sweepsummary``) is
+The runs go to a thread pool (``joinstall.measure.sweeppool``); the summary (``joinstall.measure.sweepsummary``) is
 computed from the whole file afterwards.
 """
 
@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repro import resultsfile
-from repro.measure import multiputmap, sweeppool
-from repro.measure.sweepconfig import SweepConfig as SweepConfig  # re-exported: repro/demo.py uses it
-from repro.measure.sweepsummary import SweepSummary, summarize
+from joinstall import resultsfile
+from joinstall.measure import multiputmap, sweeppool
+from joinstall.measure.sweepconfig import SweepConfig as SweepConfig  # re-exported: repro/demo.py uses it
+from joinstall.measure.sweepsummary import SweepSummary, summarize
 
 
 def run_sweep(config: SweepConfig, out: Path, resume: bool = True, progress: bool = True) -> SweepSummary:

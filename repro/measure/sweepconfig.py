@@ -6,11 +6,11 @@ import dataclasses
 import sys
 from typing import Any
 
-from repro import harness
-from repro.errors import UsageError
-from repro.measure import grid
-from repro.programs import seed
-from repro.records import Mode, RunSpec
+from joinstall import harness
+from joinstall.errors import UsageError
+from joinstall.measure import grid
+from joinstall.programs import seed
+from joinstall.records import Mode, RunSpec
 
 
 def run_key(variant: str, size: int, puts: int) -> str:

@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any
 
-from repro import harness, resultsfile
-from repro.records import RunResult, RunSpec
+from joinstall import harness, resultsfile
+from joinstall.records import RunResult, RunSpec
 
 #: A unit of work for a pool thread: it hands each record to ``emit`` (the main thread writes
 #: them) and checks ``stop`` before each run it starts.

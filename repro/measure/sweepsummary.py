@@ -11,11 +11,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from repro import resultsfile
-from repro.measure import grid
-from repro.measure.sweepconfig import SweepConfig
-from repro.model import pipemodel
-from repro.observe.verdict import Verdict
+from joinstall import resultsfile
+from joinstall.measure import grid
+from joinstall.measure.sweepconfig import SweepConfig
+from joinstall.model import pipemodel
+from joinstall.observe.verdict import Verdict
 
 
 @dataclasses.dataclass(frozen=True)

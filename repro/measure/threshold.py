@@ -1,6 +1,6 @@
 """Measure, byte for byte, where a stall begins, and compare it with the pipe model.
 
-Two searches over real runs (``repro.measure.probes``), both guided by the model's prediction: the
+Two searches over real runs (``joinstall.measure.probes``), both guided by the model's prediction: the
 largest payload that does not stall (``threshold``), and the smallest number of puts of one
 message size that stalls (``multiput``). The prediction and its neighbour are probed first,
 which settles a right prediction in two runs; a wrong one falls back to bisection.
@@ -14,14 +14,14 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from repro import harness
-from repro.errors import PlatformError, UsageError
-from repro.measure.measurements import MultiputResult, ThresholdResult
-from repro.measure.probes import OnProbe, Prober, Target, target
-from repro.measure.search import search
-from repro.model import pipemodel, slots
-from repro.programs import seed
-from repro.records import Mode
+from joinstall import harness
+from joinstall.errors import PlatformError, UsageError
+from joinstall.measure.measurements import MultiputResult, ThresholdResult
+from joinstall.measure.probes import OnProbe, Prober, Target, target
+from joinstall.measure.search import search
+from joinstall.model import pipemodel, slots
+from joinstall.programs import seed
+from joinstall.records import Mode
 
 # --- the largest payload that does not stall --------------------------------------------------
 

@@ -18,7 +18,7 @@ import textwrap
 import threading
 from collections.abc import Callable, Sequence
 
-from repro.errors import UsageError
+from joinstall.errors import UsageError
 
 #: Up to here the pickled-length table is built from the interpreter's own answers; above it
 #: each size is asked directly (a payload that large is rare, and exactness beats a guess).

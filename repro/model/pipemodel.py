@@ -2,10 +2,10 @@
 
 A prediction combines three pieces, each checkable on its own and each in its own module:
 
-* ``repro.model.pickled``: the pickled length of a ``bytes`` payload, asked of the *target*
+* ``joinstall.model.pickled``: the pickled length of a ``bytes`` payload, asked of the *target*
   interpreter (the only piece that may start a process);
-* ``repro.model.framing``: how ``multiprocessing.connection`` cuts one message into ``write()`` calls;
-* ``repro.model.slots``: the slot/merge rule of Linux ``fs/pipe.c`` (``pipe_write``) for a pipe
+* ``joinstall.model.framing``: how ``multiprocessing.connection`` cuts one message into ``write()`` calls;
+* ``joinstall.model.slots``: the slot/merge rule of Linux ``fs/pipe.c`` (``pipe_write``) for a pipe
   nobody reads: capacity is counted in page slots, not bytes.
 """
 
@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from repro.model.framing import chunk_sizes
+from joinstall.model.framing import chunk_sizes
 
 # Re-exported: analysis/series/multiput.py and the teaching notebooks read them as ``pipemodel.X``.
-from repro.model.framing import frame as frame
-from repro.model.pickled import pickled_length as pickled_length
-from repro.model.slots import PAGE_SIZE as PAGE_SIZE
-from repro.model.slots import simulate
+from joinstall.model.framing import frame as frame
+from joinstall.model.pickled import pickled_length as pickled_length
+from joinstall.model.slots import PAGE_SIZE as PAGE_SIZE
+from joinstall.model.slots import simulate
 
 
 def fits(python: str, size: int, capacity: int, puts: int = 1, page_size: int = PAGE_SIZE) -> bool:

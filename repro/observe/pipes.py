@@ -12,7 +12,7 @@ import functools
 import os
 from pathlib import Path
 
-from repro.errors import UsageError
+from joinstall.errors import UsageError
 
 # Named in fcntl from Python 3.10; the numbers are Linux's.
 F_SETPIPE_SZ: int = getattr(fcntl, "F_SETPIPE_SZ", 1031)

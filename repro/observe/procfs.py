@@ -18,8 +18,7 @@ import time
 from typing import Any
 
 import psutil
-
-from repro.observe import pipes, syscalls
+from joinstall.observe import pipes, syscalls
 
 #: Overridable so that tests can play a platform without /proc.
 PROC = os.environ.get("JOINSTALL_PROCFS", "/proc")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import collections
 
-from repro.observe import procfs
-from repro.observe.verdict import StallEvidence, prove_stall
+from joinstall.observe import procfs
+from joinstall.observe.verdict import StallEvidence, prove_stall
 
 #: Between full snapshots, the process tree is re-walked every this many samples.
 TREE_EVERY = 4

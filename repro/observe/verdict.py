@@ -13,8 +13,8 @@ import enum
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from repro.observe import names, syscalls
-from repro.observe.procfs import ProcState, Snapshot, ThreadState
+from joinstall.observe import names, syscalls
+from joinstall.observe.procfs import ProcState, Snapshot, ThreadState
 
 #: Two samples could be a coincidence; three over the window are the minimum we call proof.
 MIN_SAMPLES = 3

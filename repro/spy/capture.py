@@ -13,12 +13,12 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from repro import variants
-from repro.observe import syscalls
-from repro.observe.procfs import ProcState, Snapshot
-from repro.observe.verdict import StallEvidence
-from repro.spy import labels, pyspy, stacks, text, waits, words
-from repro.spy.graph import Edge, Graph, Kind, ThreadNode, feeding, find_cycle
+from joinstall import variants
+from joinstall.observe import syscalls
+from joinstall.observe.procfs import ProcState, Snapshot
+from joinstall.observe.verdict import StallEvidence
+from joinstall.spy import labels, pyspy, stacks, text, waits, words
+from joinstall.spy.graph import Edge, Graph, Kind, ThreadNode, feeding, find_cycle
 
 
 def _dump_all(

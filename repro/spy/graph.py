@@ -8,7 +8,7 @@ Nodes are threads and pipes. Edges say why a node cannot move until another does
 * ``writes``       thread -> pipe: it sleeps in ``write()`` on that pipe, which is full;
 * ``drained_by``   pipe -> thread: only that thread's process holds the read end.
 
-A cycle in this graph is the deadlock. ``repro.spy.waits`` builds the graph from /proc.
+A cycle in this graph is the deadlock. ``joinstall.spy.waits`` builds the graph from /proc.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import enum
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from repro.observe.procfs import Snapshot
-from repro.spy.labels import Classified, Labels
+from joinstall.observe.procfs import Snapshot
+from joinstall.spy.labels import Classified, Labels
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,7 +13,7 @@ import enum
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from repro.spy.stacks import Frame, Thread
+from joinstall.spy.stacks import Frame, Thread
 
 
 class Label(str, enum.Enum):

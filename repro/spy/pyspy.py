@@ -19,9 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-from repro.observe import procfs
-from repro.observe.procfs import ProcState
-from repro.spy.stacks import SpyError, Thread, parse
+from joinstall.observe import procfs
+from joinstall.observe.procfs import ProcState
+from joinstall.spy.stacks import SpyError, Thread, parse
 
 #: Names the py-spy binary to use; a path that does not exist hides py-spy (a testable "missing").
 PYSPY_ENV = "JOINSTALL_PYSPY"

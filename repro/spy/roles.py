@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from repro.observe.procfs import ProcState, Snapshot
-from repro.spy.labels import Labels
+from joinstall.observe.procfs import ProcState, Snapshot
+from joinstall.spy.labels import Labels
 
 
 def roles(snap: Snapshot, parent: int | None, labels: Labels | None = None) -> dict[int, str]:

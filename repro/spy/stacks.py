@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from repro.observe import names
+from joinstall.observe import names
 
 
 class SpyError(ValueError):

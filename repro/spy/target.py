@@ -12,14 +12,13 @@ import time
 from typing import Any
 
 import psutil
-
-from repro import harness
-from repro.errors import PlatformError, UsageError
-from repro.observe import procfs
-from repro.observe.procfs import ProcState, Snapshot
-from repro.observe.sampling import Sampler
-from repro.observe.verdict import describe, thread_label
-from repro.spy import capture, pyspy
+from joinstall import harness
+from joinstall.errors import PlatformError, UsageError
+from joinstall.observe import procfs
+from joinstall.observe.procfs import ProcState, Snapshot
+from joinstall.observe.sampling import Sampler
+from joinstall.observe.verdict import describe, thread_label
+from joinstall.spy import capture, pyspy
 
 #: Sample this long before concluding "not stalled".
 SAMPLE_BUDGET = 1.0

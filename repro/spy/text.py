@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from repro.observe import names
+from joinstall.observe import names
 
 
 def render(result: Mapping[str, Any]) -> str:

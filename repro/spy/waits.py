@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from repro.observe import syscalls
-from repro.observe.procfs import ProcState, Snapshot, ThreadState
-from repro.observe.verdict import blocked_writes
-from repro.spy.graph import Edge, Graph, Kind, PipeNode, ThreadNode
-from repro.spy.labels import FEEDERS, Classified, Label, Labels
-from repro.spy.roles import roles
+from joinstall.observe import syscalls
+from joinstall.observe.procfs import ProcState, Snapshot, ThreadState
+from joinstall.observe.verdict import blocked_writes
+from joinstall.spy.graph import Edge, Graph, Kind, PipeNode, ThreadNode
+from joinstall.spy.labels import FEEDERS, Classified, Label, Labels
+from joinstall.spy.roles import roles
 
 #: Calls a join() sleeps in: poll on the sentinel. A poll with a timeout that a ptrace attach
 #: (py-spy's) interrupted continues as restart_syscall: after one dump, join's poll shows as that.

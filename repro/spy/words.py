@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from repro.observe import names, syscalls
-from repro.spy.graph import Edge, Graph, Kind, PipeNode, ThreadNode
-from repro.spy.labels import Label
-from repro.spy.waits import POLLS
+from joinstall.observe import names, syscalls
+from joinstall.spy.graph import Edge, Graph, Kind, PipeNode, ThreadNode
+from joinstall.spy.labels import Label
+from joinstall.spy.waits import POLLS
 
 #: What the waiting thread is doing, in words, for the end of the rendered cycle.
 DOING = {

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
+from joinstall.observe import procfs
 
-from repro.observe import procfs
 from tests.integration.helpers import joinstall, started, usage_error, wait_gone
 
 pytestmark = pytest.mark.integration
@@ -133,8 +133,8 @@ def test_no_process_survives_the_harness(sig: signal.Signals) -> None:
 
 
 def _old_python() -> str | None:
-    from repro import interpreters
-    from repro.errors import UsageError
+    from joinstall import interpreters
+    from joinstall.errors import UsageError
 
     for path in interpreters.candidates():
         try:

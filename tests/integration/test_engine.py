@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from joinstall import harness
+from joinstall.observe.verdict import Verdict
+from joinstall.records import Mode, RunResult, RunSpec
 
-from repro import harness
-from repro.observe.verdict import Verdict
-from repro.records import Mode, RunResult, RunSpec
 from tests.integration.helpers import wait_gone
 
 pytestmark = pytest.mark.integration

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from joinstall import interpreters
+from joinstall.measure import eligible, matrix
 
-from repro import interpreters
-from repro.measure import eligible, matrix
 from tests.integration.helpers import joinstall, usage_error
 
 pytestmark = pytest.mark.integration

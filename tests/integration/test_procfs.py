@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-
-from repro.observe import procfs
+from joinstall.observe import procfs
 
 pytestmark = pytest.mark.integration
 

@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from joinstall import harness, resultsfile
+from joinstall.measure import threshold
+from joinstall.records import RunSpec
 
-from repro import harness, resultsfile
-from repro.measure import threshold
-from repro.records import RunSpec
 from tests.integration.helpers import usage_error
 
 pytestmark = pytest.mark.integration

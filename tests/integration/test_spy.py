@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from joinstall import harness
+from joinstall.observe import procfs
+from joinstall.observe.verdict import Verdict
+from joinstall.records import RunResult, RunSpec
+from joinstall.spy import capture, pyspy, stacks, target
 
-from repro import harness
-from repro.observe import procfs
-from repro.observe.verdict import Verdict
-from repro.records import RunResult, RunSpec
-from repro.spy import capture, pyspy, stacks, target
 from tests.integration.helpers import ROOT, joinstall, started, usage_error, wait_gone
 
 pytestmark = pytest.mark.integration

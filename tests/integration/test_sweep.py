@@ -12,12 +12,12 @@ from typing import Any
 
 import psutil
 import pytest
+from joinstall import resultsfile
+from joinstall.measure import grid, sweep
+from joinstall.measure.sweepconfig import run_key
+from joinstall.model import pipemodel
+from joinstall.observe import pipes
 
-from repro import resultsfile
-from repro.measure import grid, sweep
-from repro.measure.sweepconfig import run_key
-from repro.model import pipemodel
-from repro.observe import pipes
 from tests.integration.helpers import joinstall, started, usage_error, wait_gone
 
 pytestmark = pytest.mark.integration

@@ -1,7 +1,7 @@
 """Byte-exact thresholds measured by real runs equal the pipe model's predictions.
 
 Every measurement here is a search over real program runs (``harness.run`` reaps each one);
-the prediction comes from ``repro.model.pipemodel``. The search logic itself, the records and the
+the prediction comes from ``joinstall.model.pipemodel``. The search logic itself, the records and the
 exit-code mapping are tested without runs in ``tests/unit``.
 """
 
@@ -12,14 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from joinstall import interpreters
+from joinstall.errors import UsageError
+from joinstall.measure import threshold as th
+from joinstall.measure.measurements import MultiputResult
+from joinstall.model import pickled, pipemodel
+from joinstall.observe import pipes
+from joinstall.records import Mode
 
-from repro import interpreters
-from repro.errors import UsageError
-from repro.measure import threshold as th
-from repro.measure.measurements import MultiputResult
-from repro.model import pickled, pipemodel
-from repro.observe import pipes
-from repro.records import Mode
 from tests.integration.helpers import joinstall, usage_error
 
 pytestmark = pytest.mark.integration

@@ -5,12 +5,11 @@ from __future__ import annotations
 import sys
 
 import pytest
-
-from repro import harness
-from repro.model import pipemodel
-from repro.observe.verdict import Verdict
-from repro.records import RunSpec
-from repro.variants import REGISTRY, Kind
+from joinstall import harness
+from joinstall.model import pipemodel
+from joinstall.observe.verdict import Verdict
+from joinstall.records import RunSpec
+from joinstall.variants import REGISTRY, Kind
 
 pytestmark = pytest.mark.integration
 

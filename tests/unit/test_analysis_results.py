@@ -12,20 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from analysis import outcomes, registry, report, results
-from analysis.records import Results
-from analysis.series import timeouts
-from repro.errors import ResultsError
-from repro.observe.verdict import Holder, StallEvidence, Verdict
-from repro.records import Mode, RunResult, RunSpec, Timings
-from repro.spy import stacks as spy_stacks
-from repro.variants import FIX_ADVICE
+from joinstall.analysis import outcomes, registry, report, results
+from joinstall.analysis.records import Results
+from joinstall.analysis.series import timeouts
+from joinstall.errors import ResultsError
+from joinstall.observe.verdict import Holder, StallEvidence, Verdict
+from joinstall.records import Mode, RunResult, RunSpec, Timings
+from joinstall.spy import stacks as spy_stacks
+from joinstall.variants import FIX_ADVICE
 
 META = {"kind": "meta", "schema": 1, "pipe_capacity": 65536, "page_size": 4096, "created": "t", "config": {}}
 #: py-spy dumps recorded from a real hung tree (buggy, 1 MiB, CPython 3.11, fork).
 SPY_RECORDING = Path(__file__).parent.parent / "fixtures" / "spy" / "py311_fork_buggy.json"
-#: The engine's words for that tree's cycle, as ``repro.spy`` writes them into ``cycle_text``.
+#: The engine's words for that tree's cycle, as ``joinstall.spy`` writes them into ``cycle_text``.
 CYCLE = (
     "parent 19012 (MainThread) waits for child 19024 to exit → child 19024 (MainThread) waits for its"
     " QueueFeederThread → QueueFeederThread is blocked writing 1,048,585 bytes into pipe:[109547], full at"

@@ -10,17 +10,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from joinstall.analysis import figures, registry
+from joinstall.analysis.draw import multiput as draw_multiput
+from joinstall.analysis.draw import timeouts as draw_timeouts
+from joinstall.analysis.draw.timeouts import PROVEN_LABEL, VERDICT_STYLE
+from joinstall.analysis.records import MultiputRecord, Results, RunRecord, ThresholdRecord
+from joinstall.analysis.series.thresholds import threshold_at
+from joinstall.observe.verdict import Verdict
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-
-from analysis import figures, registry
-from analysis.draw import multiput as draw_multiput
-from analysis.draw import timeouts as draw_timeouts
-from analysis.draw.timeouts import PROVEN_LABEL, VERDICT_STYLE
-from analysis.records import MultiputRecord, Results, RunRecord, ThresholdRecord
-from analysis.series.thresholds import threshold_at
-from repro.observe.verdict import Verdict
 
 T = 2.0
 

@@ -36,18 +36,20 @@ def engine() -> list[Path]:
 
 @pytest.mark.parametrize("path", engine(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_engine_does_not_import_the_analysis(path: Path) -> None:
-    assert not any(name == "analysis" or name.startswith("analysis.") for name in imports(path))
+    assert not any(
+        name == "joinstall.analysis" or name.startswith("joinstall.analysis.") for name in imports(path)
+    )
 
 
 @pytest.mark.parametrize("path", modules("analysis"), ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_analysis_never_runs_programs(path: Path) -> None:
     forbidden = {
         "subprocess",
-        "repro.harness",
-        "repro.measure.sweep",
-        "repro.measure.threshold",
-        "repro.measure.matrix",
-        "repro.reaper",
+        "joinstall.harness",
+        "joinstall.measure.sweep",
+        "joinstall.measure.threshold",
+        "joinstall.measure.matrix",
+        "joinstall.reaper",
     }
     assert not imports(path) & forbidden
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from repro.measure.measurements import MultiputResult, Probe, ThresholdResult
+from joinstall.measure.measurements import MultiputResult, Probe, ThresholdResult
 
 PY = sys.executable
 

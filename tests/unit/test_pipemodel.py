@@ -18,12 +18,11 @@ from multiprocessing.reduction import ForkingPickler
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from repro.model import framing, pickled, pipemodel, slots
-from repro.model.framing import frame
-from repro.model.slots import Outcome, simulate
-from repro.observe import pipes
-from repro.programs import seed
+from joinstall.model import framing, pickled, pipemodel, slots
+from joinstall.model.framing import frame
+from joinstall.model.slots import Outcome, simulate
+from joinstall.observe import pipes
+from joinstall.programs import seed
 
 PY = sys.executable
 PAGE = slots.page_size()

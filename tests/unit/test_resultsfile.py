@@ -8,9 +8,8 @@ import signal
 from pathlib import Path
 
 import pytest
-
-from repro import resultsfile
-from repro.errors import ResultsError
+from joinstall import resultsfile
+from joinstall.errors import ResultsError
 
 # A new file's metadata asks the interpreter its version: a subprocess, so a bound.
 pytestmark = pytest.mark.timeout(60)

@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-
-from repro.measure.search import search
+from joinstall.measure.search import search
 
 
 def counting(limit: int) -> tuple[list[int], Callable[[int], bool]]:

@@ -17,12 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from repro.errors import UsageError
-from repro.observe import procfs
-from repro.spy import labels, pyspy, stacks, target
-from repro.spy.labels import Label
-from repro.spy.stacks import Frame
+from joinstall.errors import UsageError
+from joinstall.observe import procfs
+from joinstall.spy import labels, pyspy, stacks, target
+from joinstall.spy.labels import Label
+from joinstall.spy.stacks import Frame
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "spy"
 RECORDINGS = sorted(FIXTURES.glob("py3*.json"))

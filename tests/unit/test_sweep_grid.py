@@ -11,16 +11,15 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from repro.commands import sweep as command
-from repro.errors import UsageError
-from repro.measure import grid, sweepsummary
-from repro.measure.multiputmap import multiput_record
-from repro.measure.sweepconfig import SweepConfig
-from repro.model import pipemodel
-from repro.observe import pipes
-from repro.programs import seed
-from repro.records import Mode
+from joinstall.commands import sweep as command
+from joinstall.errors import UsageError
+from joinstall.measure import grid, sweepsummary
+from joinstall.measure.multiputmap import multiput_record
+from joinstall.measure.sweepconfig import SweepConfig
+from joinstall.model import pipemodel
+from joinstall.observe import pipes
+from joinstall.programs import seed
+from joinstall.records import Mode
 
 THRESHOLD = 65514
 

@@ -7,10 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from repro import cli
-from repro.measure import threshold as th
-from repro.measure.measurements import Probe, ThresholdResult
+from joinstall import cli
+from joinstall.measure import threshold as th
+from joinstall.measure.measurements import Probe, ThresholdResult
 
 PY = sys.executable
 

@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-
-from repro.observe import syscalls
-from repro.observe.procfs import PipeEnd, PipeState, ProcState, Snapshot, ThreadState
-from repro.observe.verdict import StallEvidence, Verdict, classify, describe, prove_stall
+from joinstall.observe import syscalls
+from joinstall.observe.procfs import PipeEnd, PipeState, ProcState, Snapshot, ThreadState
+from joinstall.observe.verdict import StallEvidence, Verdict, classify, describe, prove_stall
 
 RECORDINGS = Path(__file__).parent.parent / "fixtures" / "snapshots"
 WRITE = next(iter(syscalls.WRITES))

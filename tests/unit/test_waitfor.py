@@ -13,15 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from repro.observe import syscalls
-from repro.observe.procfs import ProcState, Snapshot, ThreadState
-from repro.observe.verdict import StallEvidence
-from repro.spy import labels as spylabels
-from repro.spy import stacks, text, waits, words
-from repro.spy.graph import Edge, Graph, Kind, PipeNode, ThreadNode, feeding, find_cycle
-from repro.spy.labels import Classified
-from repro.spy.roles import roles as roles_of
+from joinstall.observe import syscalls
+from joinstall.observe.procfs import ProcState, Snapshot, ThreadState
+from joinstall.observe.verdict import StallEvidence
+from joinstall.spy import labels as spylabels
+from joinstall.spy import stacks, text, waits, words
+from joinstall.spy.graph import Edge, Graph, Kind, PipeNode, ThreadNode, feeding, find_cycle
+from joinstall.spy.labels import Classified
+from joinstall.spy.roles import roles as roles_of
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "spy"
 QUEUE = sorted(p for p in FIXTURES.glob("py3*.json") if "popen_wait" not in p.name)
