@@ -1,0 +1,1 @@
+"""joinstall lint: find the join-before-drain family in source, before it runs."""
