@@ -1,21 +1,30 @@
 """The ``joinstall`` command line: one module per subcommand in ``joinstall.commands``.
 
 Each command module defines ``NAME``, a docstring (its help text), ``add_arguments(parser)``
-and ``run(args) -> int``. Errors are mapped to exit codes here, and only here.
+and ``run(args) -> int``. Errors and signals are mapped to exit codes here, and only here.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
+import signal
 import sys
 from collections.abc import Sequence
 from types import ModuleType
 from typing import NoReturn
 
-from joinstall import commands
+from joinstall import __version__, commands, reaper
 from joinstall.errors import ExitCode, JoinstallError
+
+#: What `joinstall --help` says: for users, not for developers of joinstall.
+DESCRIPTION = (
+    "Reproduce, prove and explain the multiprocessing join-before-get stall: a child puts a large"
+    " payload into a Queue, the parent joins before it gets, and both wait for ever."
+)
+EPILOG = "Start with `joinstall demo`, or `joinstall run --size 1MiB`. Exit codes: see the README."
 
 
 class Parser(argparse.ArgumentParser):
@@ -34,8 +43,9 @@ def command_modules() -> list[ModuleType]:
 
 
 def build_parser() -> Parser:
-    parser = Parser(prog="joinstall", description=__doc__.splitlines()[0] if __doc__ else None)
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    parser = Parser(prog="joinstall", description=DESCRIPTION, epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for mod in command_modules():
         doc = (mod.__doc__ or "").strip()
         p = sub.add_parser(mod.NAME, help=doc.splitlines()[0], description=doc)
@@ -44,15 +54,37 @@ def build_parser() -> Parser:
     return parser
 
 
+def _signalled() -> int:
+    """128 + the first signal, as a shell reports it: 130 for SIGINT, 143 for SIGTERM."""
+    first = reaper.first_signal()
+    return int(ExitCode.TERMINATED if first == signal.SIGTERM else ExitCode.INTERRUPTED)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    reaper.install_signal_handlers()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return int(ExitCode.OK)
     try:
-        code: int = args.handler(args)
-        return code
-    except JoinstallError as exc:
-        print(f"joinstall {args.command}: error: {exc.message()}", file=sys.stderr)
-        return int(exc.exit_code)
-    except KeyboardInterrupt:
-        # Every process was already reaped by the harness's finally blocks on the way up.
-        print(f"joinstall {args.command}: interrupted; all processes it started were reaped", file=sys.stderr)
-        return int(ExitCode.INTERRUPTED)
+        try:
+            code: int = args.handler(args)
+            sys.stdout.flush()
+            return code
+        except JoinstallError as exc:
+            print(f"joinstall {args.command}: error: {exc.message()}", file=sys.stderr)
+            return int(exc.exit_code)
+        except (KeyboardInterrupt, reaper.Stopping):
+            # Every live tree was killed by the signal handler and reaped on the way up.
+            print(
+                f"joinstall {args.command}: interrupted; all processes it started were reaped",
+                file=sys.stderr,
+            )
+            return _signalled()
+    except BrokenPipeError:
+        # The reader went away (`joinstall variants | head`): say nothing more, and keep the
+        # interpreter from complaining when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return int(ExitCode.BROKEN_PIPE)

@@ -16,8 +16,12 @@ class ExitCode(enum.IntEnum):
     USAGE = 2
     #: The target program itself failed (verdict ``error``): its stderr is in the output.
     PROGRAM_FAILED = 3
-    #: Ctrl-C: every process that was started has been reaped.
+    #: SIGINT (Ctrl-C), once or many times: every process that was started has been reaped.
     INTERRUPTED = 130
+    #: The reader of our output went away (``joinstall variants | head``): 128 + SIGPIPE.
+    BROKEN_PIPE = 141
+    #: SIGTERM: as for SIGINT, every process that was started has been reaped.
+    TERMINATED = 143
 
 
 class JoinstallError(Exception):

@@ -8,6 +8,13 @@ Three layers, because each covers a way the others fail:
   we can ``waitpid`` them; otherwise they would stay zombies under an init that does not reap;
 * a watchdog ``sh`` holds a pipe from us: when we die, even by SIGKILL, it reads EOF and kills
   the group. ``setpriv --pdeathsig`` (where present) covers the instant before it starts.
+
+A group kill also kills multiprocessing's resource tracker, which would have unlinked the
+tree's named semaphores (``/dev/shm/sem.mp-*``, spawn and forkserver): the names the tree maps
+are read from ``/proc/PID/maps`` just before the kill and unlinked once it is reaped.
+
+SIGINT and SIGTERM (``install_signal_handlers``) kill every live tree at once, from the
+handler, so that no command waits for a running program; only the first signal raises.
 """
 
 from __future__ import annotations
@@ -18,12 +25,47 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import FrameType
 
 PR_SET_CHILD_SUBREAPER = 36
 # It kills only if the harness vanished without saying "done": once the group is reaped its
 # id may be reused. dash's kill takes no `--`: `-KILL` is the signal, `-PGID` the group.
 _WATCHDOG = 'read pgid; read word; [ "$word" = done ] || kill -KILL "-$pgid" 2>/dev/null'
+#: multiprocessing's prefix for the named semaphores it creates (``SemLock._make_name``).
+SEMAPHORE_PREFIX = "/dev/shm/sem.mp-"
+
+
+class Stopping(Exception):
+    """A signal arrived: no new program may start (raised in whichever thread tries)."""
+
+
+class _Tree:
+    """One live session: its group id, and the semaphore files its processes map."""
+
+    def __init__(self, pgid: int) -> None:
+        self.pgid = pgid
+        self.semaphores: set[str] = set()
+
+    def kill(self) -> None:
+        # Read before the kill: afterwards the maps are gone with the processes.
+        self.semaphores |= semaphores_of(members(self.pgid))
+        kill_group(self.pgid)
+
+    def clean(self) -> None:
+        for path in self.semaphores:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+
+_live: dict[int, _Tree] = {}
+_stopping = threading.Event()
+_signals: list[int] = []
+#: Depth of the main thread's sections that a signal must not cut in two (starting a tree).
+_shield = 0
+_deferred = False
 
 
 def become_subreaper() -> None:
@@ -48,32 +90,131 @@ def reap_group(pgid: int) -> None:
             continue
 
 
+def members(pgid: int, proc: Path = Path("/proc")) -> list[int]:
+    """The pids of process group ``pgid`` (empty where there is no /proc)."""
+    found = []
+    for entry in proc.glob("[0-9]*/stat"):
+        try:
+            # The name may hold spaces and parentheses: the fields start after the last ')'.
+            fields = entry.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid):
+            found.append(int(entry.parent.name))
+    return found
+
+
+def semaphores_of(pids: Sequence[int], proc: Path = Path("/proc")) -> set[str]:
+    """The multiprocessing semaphore files that these processes map and nobody unlinked yet."""
+    found = set()
+    for pid in pids:
+        try:
+            maps = (proc / str(pid) / "maps").read_text()
+        except OSError:
+            continue
+        for line in maps.splitlines():
+            path = line.split(maxsplit=5)[-1] if line.count(" ") >= 5 else ""
+            if path.startswith(SEMAPHORE_PREFIX) and not path.endswith("(deleted)"):
+                found.add(path)
+    return found
+
+
+def stopping() -> bool:
+    """True once SIGINT or SIGTERM arrived: a result from now on may be from a killed run."""
+    return _stopping.is_set()
+
+
+def first_signal() -> int | None:
+    """The first signal received, or None."""
+    return _signals[0] if _signals else None
+
+
+def kill_all() -> None:
+    """Stop every live tree now (from a signal handler); trees started later die at once."""
+    _stopping.set()
+    for tree in list(_live.values()):
+        tree.kill()
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    global _deferred
+    _signals.append(signum)
+    kill_all()
+    # Only the first signal raises: a second one must not cut the clean-up short.
+    if len(_signals) == 1:
+        if _shield:
+            _deferred = True
+        else:
+            raise KeyboardInterrupt
+
+
+def install_signal_handlers() -> None:
+    """SIGINT and SIGTERM: kill every tree, then raise KeyboardInterrupt once.
+
+    Installed explicitly: a shell that starts a background job ignores SIGINT for it, and
+    Python then leaves SIGINT ignored.
+    """
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _on_signal)
+
+
+@contextlib.contextmanager
+def _shielded() -> Iterator[None]:
+    """A signal in the main thread waits until the block is done (e.g. a tree is registered)."""
+    global _shield, _deferred
+    main = threading.current_thread() is threading.main_thread()
+    if main:
+        _shield += 1
+    try:
+        yield
+    finally:
+        if main:
+            _shield -= 1
+            if not _shield and _deferred:
+                _deferred = False
+                raise KeyboardInterrupt
+
+
 @contextlib.contextmanager
 def session(argv: Sequence[str], **popen_kwargs: object) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``argv`` as a session leader; on leaving, kill and reap the whole session."""
     become_subreaper()
     setpriv = shutil.which("setpriv")
     prefix = [setpriv, "--pdeathsig", "KILL"] if setpriv else []
-    # In a session of its own, so that the terminal's Ctrl-C does not kill it with the harness.
-    watchdog = subprocess.Popen(["/bin/sh", "-c", _WATCHDOG], stdin=subprocess.PIPE, start_new_session=True)
+    watchdog: subprocess.Popen[bytes] | None = None
     proc: subprocess.Popen[bytes] | None = None
+    tree: _Tree | None = None
     try:
-        proc = subprocess.Popen([*prefix, *argv], start_new_session=True, **popen_kwargs)  # type: ignore[call-overload]
-        assert watchdog.stdin is not None
-        watchdog.stdin.write(f"{proc.pid}\n".encode())
-        watchdog.stdin.flush()
+        with _shielded():
+            if _stopping.is_set():
+                raise Stopping("interrupted: no further program is started")
+            # In a session of its own, so that the terminal's Ctrl-C does not kill it with us.
+            watchdog = subprocess.Popen(
+                ["/bin/sh", "-c", _WATCHDOG], stdin=subprocess.PIPE, start_new_session=True
+            )
+            proc = subprocess.Popen([*prefix, *argv], start_new_session=True, **popen_kwargs)  # type: ignore[call-overload]
+            tree = _live[proc.pid] = _Tree(proc.pid)
+            if _stopping.is_set():
+                tree.kill()
+            assert watchdog.stdin is not None
+            watchdog.stdin.write(f"{proc.pid}\n".encode())
+            watchdog.stdin.flush()
         yield proc
     finally:
         if proc is not None:
-            kill_group(proc.pid)
+            tree = tree or _Tree(proc.pid)
+            tree.kill()
             proc.wait()
             reap_group(proc.pid)
+            tree.clean()
+            _live.pop(proc.pid, None)
             for stream in (proc.stdin, proc.stdout, proc.stderr):
                 if stream is not None:
                     stream.close()
-        if watchdog.stdin is not None:
-            with contextlib.suppress(BrokenPipeError):
-                watchdog.stdin.write(b"done\n")
-            with contextlib.suppress(BrokenPipeError):
-                watchdog.stdin.close()
-        watchdog.wait()
+        if watchdog is not None:
+            if watchdog.stdin is not None:
+                with contextlib.suppress(BrokenPipeError):
+                    watchdog.stdin.write(b"done\n")
+                with contextlib.suppress(BrokenPipeError):
+                    watchdog.stdin.close()
+            watchdog.wait()

@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from joinstall import harness, interpreters, resultsfile, variants
+from joinstall import interpreters, resultsfile, variants
 from joinstall.measure import grid
 from joinstall.measure.search import search
 from joinstall.measure.sweepconfig import SweepConfig, run_key
-from joinstall.measure.sweeppool import Emit, Stopped, Task, run_record
+from joinstall.measure.sweeppool import Emit, Task, run_checked, run_record
 from joinstall.model import pipemodel
 from joinstall.observe.verdict import Verdict
 
@@ -50,9 +50,7 @@ def _map_task(config: SweepConfig, variant: str, size: int, known: Mapping[str, 
             if k not in cells and key in known:
                 cells[k] = known[key]
             if k not in cells:
-                if stop.is_set():
-                    raise Stopped
-                result = harness.run(config.spec(variant, size * k, k))
+                result = run_checked(config.spec(variant, size * k, k), stop)
                 emit(run_record(key, result))
                 cells[k] = (result.verdict.value, result.timings.wall_s)
             return cells[k][0] == Verdict.STALLED.value

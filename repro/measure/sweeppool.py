@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any
 
-from joinstall import harness, resultsfile
+from joinstall import harness, reaper, resultsfile
 from joinstall.records import RunResult, RunSpec
 
 #: A unit of work for a pool thread: it hands each record to ``emit`` (the main thread writes
@@ -31,13 +31,25 @@ def run_record(key: str, result: RunResult) -> dict[str, Any]:
     return {"kind": "run", "key": key, "result": result.to_dict()}
 
 
+def run_checked(spec: RunSpec, stop: threading.Event) -> RunResult:
+    """One run, unless the sweep is stopping; a run cut short by a signal raises Stopped."""
+    if stop.is_set() or reaper.stopping():
+        raise Stopped
+    try:
+        result = harness.run(spec)
+    except reaper.Stopping:
+        raise Stopped from None
+    # The signal handler killed the tree: this verdict describes the kill, not the program.
+    if reaper.stopping():
+        raise Stopped
+    return result
+
+
 def run_task(key: str, spec: RunSpec) -> Task:
     """A task of one run, written under ``key``."""
 
     def task(emit: Emit, stop: threading.Event) -> None:
-        if stop.is_set():
-            raise Stopped
-        emit(run_record(key, harness.run(spec)))
+        emit(run_record(key, run_checked(spec, stop)))
 
     return task
 
@@ -72,8 +84,8 @@ def execute(tasks: Sequence[Task], writer: resultsfile.Writer, jobs: int, progre
                 fut.result()  # a task that failed stops the sweep with its error
                 bar.update()
     except BaseException:
-        # Ctrl-C or a failed run: start nothing new. Runs already going finish and reap their
-        # own process trees (harness.run always does); keep what they found, then re-raise.
+        # Ctrl-C or a failed run: start nothing new. On a signal the handler has already
+        # killed the running trees, so the pool ends at once; keep what was found, re-raise.
         stop.set()
         pool.shutdown(wait=True, cancel_futures=True)
         drain()
