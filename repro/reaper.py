@@ -10,8 +10,8 @@ Three layers, because each covers a way the others fail:
   the group. ``setpriv --pdeathsig`` (where present) covers the instant before it starts.
 
 A group kill also kills multiprocessing's resource tracker, which would have unlinked the
-tree's named semaphores (``/dev/shm/sem.mp-*``, spawn and forkserver): the names the tree maps
-are read from ``/proc/PID/maps`` just before the kill and unlinked once it is reaped.
+tree's named semaphores (``/dev/shm/sem.mp-*``, spawn and forkserver): the semaphores the tree
+maps are read from ``/proc/PID/maps`` just before the kill, and unlinked once it is reaped.
 
 SIGINT and SIGTERM (``install_signal_handlers``) kill every live tree at once, from the
 handler, so that no command waits for a running program; only the first signal raises.
@@ -34,8 +34,9 @@ PR_SET_CHILD_SUBREAPER = 36
 # It kills only if the harness vanished without saying "done": once the group is reaped its
 # id may be reused. dash's kill takes no `--`: `-KILL` is the signal, `-PGID` the group.
 _WATCHDOG = 'read pgid; read word; [ "$word" = done ] || kill -KILL "-$pgid" 2>/dev/null'
-#: multiprocessing's prefix for the named semaphores it creates (``SemLock._make_name``).
-SEMAPHORE_PREFIX = "/dev/shm/sem.mp-"
+SHM = Path("/dev/shm")
+#: The files of multiprocessing's named semaphores (``SemLock._make_name``: ``/mp-...``).
+SEMAPHORE_GLOB = "sem.mp-*"
 
 
 class Stopping(Exception):
@@ -104,18 +105,29 @@ def members(pgid: int, proc: Path = Path("/proc")) -> list[int]:
     return found
 
 
-def semaphores_of(pids: Sequence[int], proc: Path = Path("/proc")) -> set[str]:
-    """The multiprocessing semaphore files that these processes map and nobody unlinked yet."""
-    found = set()
+def semaphores_of(pids: Sequence[int], proc: Path = Path("/proc"), shm: Path = SHM) -> set[str]:
+    """The multiprocessing semaphore files in ``shm`` that these processes have mapped.
+
+    glibc's ``sem_open`` maps a temporary file and then links it under its name, so the maps
+    show the temporary name, deleted: the inode is what ties a mapping to ``sem.mp-*``.
+    """
+    inodes = set()
     for pid in pids:
         try:
             maps = (proc / str(pid) / "maps").read_text()
         except OSError:
             continue
         for line in maps.splitlines():
-            path = line.split(maxsplit=5)[-1] if line.count(" ") >= 5 else ""
-            if path.startswith(SEMAPHORE_PREFIX) and not path.endswith("(deleted)"):
-                found.add(path)
+            fields = line.split(maxsplit=5)
+            if len(fields) == 6 and fields[5].startswith(f"{shm}/sem."):
+                inodes.add(int(fields[4]))
+    if not inodes:
+        return set()
+    found = set()
+    for path in shm.glob(SEMAPHORE_GLOB):
+        with contextlib.suppress(OSError):
+            if path.stat().st_ino in inodes:
+                found.add(str(path))
     return found
 
 

@@ -1,0 +1,60 @@
+"""The reaper leaves nothing behind: no process, and no named semaphore in /dev/shm."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from joinstall import reaper
+
+from tests.conftest import SEED
+
+pytestmark = pytest.mark.integration
+
+
+def _mapped_semaphores(pid: int) -> set[Path]:
+    """The test's own reading: the sem.mp-* files whose inodes the process maps."""
+    inodes = {
+        int(line.split()[4])
+        for line in Path(f"/proc/{pid}/maps").read_text().splitlines()
+        if "/dev/shm/sem." in line
+    }
+    return {p for p in Path("/dev/shm").glob("sem.mp-*") if p.stat().st_ino in inodes}
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_a_stalled_run_killed_with_its_resource_tracker_leaves_no_semaphore(method: str) -> None:
+    argv = [sys.executable, "-u", str(SEED), "--size", "1048576", "--timeout", "30"]
+    with reaper.session([*argv, "--start-method", method], stdout=-1, stderr=-1) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith(b"PARENT: Now joining"):
+                break
+        time.sleep(0.2)
+        # The queue's two locks and its bounded semaphore, named because of spawn/forkserver.
+        sems = _mapped_semaphores(proc.pid)
+        assert len(sems) >= 3 and all(p.exists() for p in sems), sems
+    left = [p for p in sems if p.exists()]
+    assert left == [], f"left in /dev/shm: {left}"
+
+
+def test_semaphores_are_found_by_the_inodes_the_group_maps(tmp_path: Path) -> None:
+    proc, shm = tmp_path / "proc", tmp_path / "shm"
+    (proc / "41").mkdir(parents=True)
+    (proc / "42").mkdir()
+    shm.mkdir()
+    ours, theirs, other = (shm / n for n in ("sem.mp-abc", "sem.mp-xyz", "sem.other"))
+    for path in (ours, theirs, other):
+        path.write_bytes(b"\0" * 32)
+    (proc / "41" / "stat").write_text("41 (a (b) c) S 1 7 7 0 -1")
+    (proc / "41" / "maps").write_text(
+        f"7f00-7f01 rw-s 00000000 00:1a {ours.stat().st_ino} {shm}/sem.Tmp1 (deleted)\n"
+        f"7f02-7f03 rw-s 00000000 00:1a {other.stat().st_ino} {shm}/sem.other\n"
+        "7f03-7f04 r--p 00000000 00:00 0\n"
+    )
+    (proc / "42" / "stat").write_text("42 (x) S 1 8 8 0 -1")
+    assert reaper.members(7, proc) == [41]
+    assert reaper.semaphores_of([41, 43], proc, shm) == {str(ours)}
