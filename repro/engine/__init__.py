@@ -12,3 +12,9 @@ The public surface (``run``, ``spy``, ``watch``, the pytest plugin and ``joinsta
 """
 
 from __future__ import annotations
+
+from joinstall.engine.api import capture_stacks, diagnose
+from joinstall.engine.diagnosis import Diagnosis, ThreadInfo, Verdict
+from joinstall.engine.watcher import Watcher
+
+__all__ = ["Diagnosis", "ThreadInfo", "Verdict", "Watcher", "capture_stacks", "diagnose"]

@@ -18,9 +18,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Protocol
 
 from joinstall.observe import procfs
-from joinstall.observe.procfs import ProcState
 from joinstall.spy.stacks import SpyError, Thread, parse
 
 #: Names the py-spy binary to use; a path that does not exist hides py-spy (a testable "missing").
@@ -29,6 +29,12 @@ PYSPY_ENV = "JOINSTALL_PYSPY"
 #: means py-spy is stuck, not slow.
 DUMP_TIMEOUT = 5.0
 _PYTHON_EXE = re.compile(r"^python(\d+(\.\d+)*)?[a-z]*$")
+
+
+class ProcLike(Protocol):
+    pid: int
+    name: str
+    cmdline: tuple[str, ...]
 
 
 class Problem(str, enum.Enum):
@@ -86,7 +92,7 @@ def find(binary: str | None = None) -> str | None:
     return shutil.which("py-spy")
 
 
-def is_python(proc: ProcState) -> bool:
+def is_python(proc: ProcLike) -> bool:
     """Whether py-spy can be expected to read this process (a CPython), from /proc."""
     try:
         exe = os.path.basename(os.readlink(f"{procfs.PROC}/{proc.pid}/exe"))
@@ -130,8 +136,13 @@ def dump(
     timeout: float = DUMP_TIMEOUT,
     native: bool = False,
     locals_: bool = False,
+    blocking: bool = False,
 ) -> Dump:
-    """Run ``py-spy dump --pid PID --json`` once, bounded by ``timeout`` seconds."""
+    """Run ``py-spy dump --pid PID --json`` once, bounded by ``timeout`` seconds.
+
+    ``blocking``: stop the process while reading it. Only then does py-spy give OS thread ids
+    on CPython 3.8; use it on a tree proven idle, never on a live one.
+    """
     start = time.monotonic()
     exe = find(binary)
     if exe is None:
@@ -143,7 +154,10 @@ def dump(
     # interrupts the hung syscalls it is asked to explain (a stopped poll comes back as
     # restart_syscall, a stopped write as a shorter one) nor pauses a production process.
     # --native needs the process stopped.
-    argv.append("--native" if native else "--nonblocking")
+    if not (native or blocking):
+        argv.append("--nonblocking")
+    if native:
+        argv.append("--native")
     if locals_:
         argv.append("--locals")
     # Why no backtrace: a Rust backtrace would bury py-spy's one-line reason.

@@ -1,0 +1,99 @@
+"""The one-shot form: ``diagnose(pid)`` samples a tree until proven or out of time, then adds stacks."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import time
+from collections.abc import Collection
+
+from joinstall.engine import words
+from joinstall.engine.diagnosis import Diagnosis
+from joinstall.engine.snapshot import Process
+from joinstall.engine.watcher import Watcher
+from joinstall.spy import labels as spylabels
+from joinstall.spy import pyspy, stacks
+
+#: Between two samples: longer than CPython's 5 ms GIL wait, so a thread waiting for the GIL
+#: shows as moved, and short enough to keep ``spy`` quick.
+INTERVAL = 0.02
+#: Sample this long before concluding that nothing is proven.
+BUDGET = 1.0
+
+
+def diagnose(
+    pid: int,
+    *,
+    budget: float = BUDGET,
+    interval: float = INTERVAL,
+    stacks: bool = True,
+    ignore_tids: Collection[int] = (),
+    pyspy_binary: str | None = None,
+    spy_timeout: float = pyspy.DUMP_TIMEOUT,
+    native: bool = False,
+    locals_: bool = False,
+) -> Diagnosis:
+    """Watch the tree under ``pid`` until a hang is proven or ``budget`` seconds pass.
+
+    Returns the proof (``stalled``/``deadlocked``) or the latest view (``blocked``/``running``),
+    with py-spy stacks of every Python process of the tree when ``stacks`` is true.
+    """
+    watcher = Watcher(pid, ignore_tids=ignore_tids)
+    deadline = time.monotonic() + budget
+    found = watcher.step()
+    while found is None and not watcher.gone and time.monotonic() < deadline:
+        time.sleep(interval)
+        found = watcher.step()
+    result = found or watcher.last()
+    if stacks:
+        result = capture_stacks(
+            result, binary=pyspy_binary, timeout=spy_timeout, native=native, locals_=locals_
+        )
+    return result
+
+
+def _dump(
+    proc: Process, blocking: bool, binary: str | None, timeout: float, native: bool, locals_: bool
+) -> pyspy.Dump:
+    return pyspy.dump(
+        proc.pid, binary=binary, timeout=timeout, native=native, locals_=locals_, blocking=blocking
+    )
+
+
+def capture_stacks(
+    diagnosis: Diagnosis,
+    *,
+    binary: str | None = None,
+    timeout: float = pyspy.DUMP_TIMEOUT,
+    native: bool = False,
+    locals_: bool = False,
+) -> Diagnosis:
+    """py-spy every Python process of the diagnosis; name threads and roles from their frames.
+
+    A proven hang is dumped blocking (the tree is idle, and only a stopped process gives OS
+    thread ids on every interpreter); a live one without stopping it. A failed dump never
+    aborts: it is listed under ``missing`` with its fix.
+    """
+    if diagnosis.context is None:
+        return diagnosis
+    snap, knot = diagnosis.context
+    pythons = [p for p in snap.procs if pyspy.is_python(p)]
+    blocking = diagnosis.proven
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(len(pythons), 16))) as pool:
+        dumps = list(pool.map(lambda p: _dump(p, blocking, binary, timeout, native, locals_), pythons))
+    named: dict[tuple[int, int], tuple[str | None, str | None, str | None]] = {}
+    for d in dumps:
+        for c in spylabels.of(d.threads).values():
+            role = c.description if c.label is not spylabels.Label.OTHER else None
+            named[(c.pid, c.tid)] = (c.name, role, c.frame.where() if c.frame else None)
+    again = words.describe(
+        snap, knot, diagnosis.root, proven=diagnosis.proven, samples=diagnosis.samples,
+        seconds=diagnosis.seconds, labels=named,
+    )  # fmt: skip
+    return dataclasses.replace(
+        again,
+        stacks={str(d.pid): stacks.render(d.threads) for d in dumps if d.ok},
+        missing=tuple(
+            f"process {d.pid}: {d.error}; {pyspy.FIXES[d.problem]}" for d in dumps if d.problem is not None
+        ),
+    )

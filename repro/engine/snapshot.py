@@ -1,0 +1,346 @@
+"""One sample of a process tree from outside, through ``/proc``: what every thread sleeps in.
+
+For each thread: its state, the syscall it sleeps in with the arguments, the wait channel, and
+the counters that move whenever it wakes (context switches, CPU time). For each process: its fd
+table (pipes by inode and end, sockets, the rest), and what a wait needs from its memory: the
+``pollfd`` array of a ``poll``, the timeout a ``futex`` was given, the shared mapping a futex
+lives in. Nothing here decides anything: the graph and the verdict are pure functions of this.
+Every reader tolerates a process or thread that vanishes mid-read: trees change under us.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import stat
+import struct
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from joinstall.engine import syscalls
+from joinstall.observe import procfs
+
+PROC = procfs.PROC
+
+
+@dataclasses.dataclass(frozen=True)
+class Thread:
+    """One thread. ``syscall`` is the number it sleeps in, -1 if running, None if unreadable.
+
+    ``fds``: for a poll/select/epoll, the (fd, events) it waits on; ``timeout``: the seconds a
+    timed wait was given (None: no timeout, or not timed); ``shared``: for a futex without the
+    PRIVATE flag on a shared mapping, that mapping's ``dev:inode`` key.
+    """
+
+    tid: int
+    name: str
+    state: str
+    syscall: int | None
+    args: tuple[int, ...]
+    wchan: str
+    switches: int
+    cpu: int
+    fds: tuple[tuple[int, int], ...] = ()
+    timeout: float | None = None
+    shared: str | None = None
+
+    def signature(self) -> tuple[Any, ...]:
+        """What must be equal in two samples for the thread to be in the same wait."""
+        return (self.state, self.syscall, self.args, self.switches, self.cpu)
+
+
+@dataclasses.dataclass(frozen=True)
+class Fd:
+    """An open fd: ``kind`` is ``pipe``, ``socket`` or ``other``; ``inode`` for pipes and sockets."""
+
+    fd: int
+    kind: str
+    inode: int
+    readable: bool
+    writable: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Process:
+    pid: int
+    ppid: int
+    name: str
+    cmdline: tuple[str, ...]
+    threads: tuple[Thread, ...]
+    fds: tuple[Fd, ...]
+    #: Shared mappings (``dev:inode``) this process maps: who can wake a shared futex.
+    shared_maps: tuple[str, ...] = ()
+
+    def fd(self, number: int) -> Fd | None:
+        return next((f for f in self.fds if f.fd == number), None)
+
+    def holds(self, inode: int, *, write: bool) -> bool:
+        return any(
+            f.kind == "pipe" and f.inode == inode and (f.writable if write else f.readable) for f in self.fds
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Pipe:
+    """Bytes buffered in a pipe (FIONREAD) and its capacity (F_GETPIPE_SZ)."""
+
+    inode: int
+    fill: int
+    capacity: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    t: float
+    procs: tuple[Process, ...]
+    pipes: tuple[Pipe, ...]
+
+    def proc(self, pid: int) -> Process | None:
+        return next((p for p in self.procs if p.pid == pid), None)
+
+    def pipe(self, inode: int) -> Pipe | None:
+        return next((p for p in self.pipes if p.inode == inode), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Snapshot:
+        """Rebuild a recorded snapshot: the verdict is replayed on recordings in the tests."""
+
+        def thread(t: Mapping[str, Any]) -> Thread:
+            fds = tuple((int(a), int(b)) for a, b in t.get("fds", ()))
+            return Thread(**{**t, "args": tuple(t["args"]), "fds": fds})
+
+        procs = tuple(
+            Process(
+                p["pid"], p["ppid"], p["name"], tuple(p["cmdline"]),
+                tuple(thread(t) for t in p["threads"]), tuple(Fd(**f) for f in p["fds"]),
+                tuple(p.get("shared_maps", ())),
+            )
+            for p in data["procs"]
+        )  # fmt: skip
+        return cls(data["t"], procs, tuple(Pipe(**q) for q in data["pipes"]))
+
+
+def _read(path: str) -> str:
+    with open(path) as f:
+        return f.read()
+
+
+def _mem(pid: int, addr: int, size: int) -> bytes | None:
+    """``size`` bytes of the process's memory at ``addr`` (root or the same user), or None."""
+    if not addr or size <= 0:
+        return None
+    try:
+        fd = os.open(f"{PROC}/{pid}/mem", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        data = os.pread(fd, size, addr)
+        return data if len(data) == size else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _timespec(pid: int, addr: int, absolute_clock: int | None) -> float | None:
+    """Seconds left of a ``struct timespec`` timeout (absolute on ``absolute_clock`` if given)."""
+    raw = _mem(pid, addr, 16)
+    if raw is None:
+        return None
+    sec, nsec = struct.unpack("qq", raw)
+    value = sec + nsec / 1e9
+    if absolute_clock is not None:
+        value -= time.clock_gettime(absolute_clock)
+    return max(0.0, value)
+
+
+def _wait_details(pid: int, nr: int | None, args: tuple[int, ...]) -> dict[str, Any]:
+    """What a wait needs from the process's memory: poll fds and the timeout."""
+    name = syscalls.name(nr)
+    if name in ("poll", "ppoll") and len(args) >= 3:
+        nfds = min(args[1], 4096)
+        raw = _mem(pid, args[0], 8 * nfds) if nfds else b""
+        fds = tuple((fd, events) for fd, events, _ in struct.iter_unpack("ihh", raw or b""))
+        if name == "poll":
+            ms = struct.unpack("i", struct.pack("I", args[2] & 0xFFFFFFFF))[0]
+            timeout = None if ms < 0 else ms / 1000
+        else:
+            timeout = _timespec(pid, args[2], None) if args[2] else None
+        return {"fds": fds, "timeout": timeout}
+    if name in ("epoll_wait", "epoll_pwait") and len(args) >= 4:
+        ms = struct.unpack("i", struct.pack("I", args[3] & 0xFFFFFFFF))[0]
+        return {"fds": _epoll_fds(pid, args[0]), "timeout": None if ms < 0 else ms / 1000}
+    if name in ("select", "pselect6") and len(args) >= 5:
+        fds = _select_fds(pid, args[0], args[1], args[2])
+        timeout = None
+        if args[4]:
+            if name == "select":
+                raw = _mem(pid, args[4], 16)
+                timeout = None if raw is None else (lambda s, us: s + us / 1e6)(*struct.unpack("qq", raw))
+            else:
+                timeout = _timespec(pid, args[4], None)
+        return {"fds": fds, "timeout": timeout}
+    if name == "futex" and len(args) >= 4:
+        op = args[1]
+        cmd = op & 0x7F
+        if cmd in (syscalls.FUTEX_WAIT, syscalls.FUTEX_WAIT_BITSET) and args[3]:
+            # FUTEX_WAIT's timeout is relative; WAIT_BITSET's absolute, on the clock its flag names.
+            clock = None
+            if cmd == syscalls.FUTEX_WAIT_BITSET:
+                clock = time.CLOCK_REALTIME if op & syscalls.FUTEX_CLOCK_REALTIME else time.CLOCK_MONOTONIC
+            return {"timeout": _timespec(pid, args[3], clock)}
+    return {}
+
+
+def _epoll_fds(pid: int, epfd: int) -> tuple[tuple[int, int], ...]:
+    """The fds an epoll instance watches, from its fdinfo (``tfd: N events: HEX``)."""
+    try:
+        text = _read(f"{PROC}/{pid}/fdinfo/{epfd}")
+    except OSError:
+        return ()
+    out = []
+    for line in text.splitlines():
+        parts = line.split()
+        if parts and parts[0] == "tfd:" and len(parts) >= 4:
+            out.append((int(parts[1]), int(parts[3], 16)))
+    return tuple(out)
+
+
+def _select_fds(pid: int, nfds: int, rset: int, wset: int) -> tuple[tuple[int, int], ...]:
+    nfds = min(nfds, 65536)
+    size = ((nfds + 63) // 64) * 8
+    out: list[tuple[int, int]] = []
+    for addr, events in ((rset, syscalls.POLLIN), (wset, syscalls.POLLOUT)):
+        raw = _mem(pid, addr, size) if addr else None
+        if raw is None:
+            continue
+        bits = int.from_bytes(raw, "little")
+        out += [(fd, events) for fd in range(nfds) if bits >> fd & 1]
+    return tuple(out)
+
+
+def _thread(pid: int, tid: int) -> Thread:
+    base = f"{PROC}/{pid}/task/{tid}"
+    text = _read(f"{base}/stat")
+    # Why rpartition: the comm field may itself contain spaces and parentheses.
+    head, _, rest = text.rpartition(")")
+    fields = rest.split()
+    name = head.partition("(")[2]
+    state, cpu = fields[0], int(fields[11]) + int(fields[12])
+    try:
+        nr, args = procfs.parse_syscall(_read(f"{base}/syscall"))
+    except OSError:
+        nr, args = None, ()
+    try:
+        wchan = _read(f"{base}/wchan").strip()
+    except OSError:
+        wchan = ""
+    switches = 0
+    for line in _read(f"{base}/status").splitlines():
+        if "ctxt_switches:" in line:
+            switches += int(line.split()[1])
+    details = _wait_details(pid, nr, args) if state in "SD" else {}
+    return Thread(tid, name, state, nr, args, "" if wchan == "0" else wchan, switches, cpu, **details)
+
+
+def _fds(pid: int) -> tuple[Fd, ...]:
+    out = []
+    base = f"{PROC}/{pid}/fd"
+    for entry in os.listdir(base):
+        path = f"{base}/{entry}"
+        try:
+            target = os.readlink(path)
+            # The link's own mode bits are the fd's open mode: r-x read, -wx write, rwx both.
+            mode = os.lstat(path).st_mode
+        except OSError:
+            continue
+        kind = (
+            "pipe" if target.startswith("pipe:[") else "socket" if target.startswith("socket:[") else "other"
+        )
+        inode = int(target[target.index("[") + 1 : -1]) if kind != "other" else 0
+        out.append(Fd(int(entry), kind, inode, bool(mode & stat.S_IRUSR), bool(mode & stat.S_IWUSR)))
+    return tuple(sorted(out, key=lambda f: f.fd))
+
+
+def shared_maps(pid: int) -> tuple[str, ...]:
+    """``dev:inode`` of every shared mapping of the process (where a shared futex can live)."""
+    out = set()
+    try:
+        text = _read(f"{PROC}/{pid}/maps")
+    except OSError:
+        return ()
+    for line in text.splitlines():
+        parts = line.split(maxsplit=5)
+        if len(parts) >= 5 and parts[1][3:4] == "s" and parts[4] != "0":
+            out.add(f"{parts[3]}:{parts[4]}")
+    return tuple(sorted(out))
+
+
+def _mapping_of(pid: int, addr: int) -> str | None:
+    """``dev:inode`` of the shared mapping holding ``addr``, or None for private memory."""
+    try:
+        text = _read(f"{PROC}/{pid}/maps")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        parts = line.split(maxsplit=5)
+        lo, _, hi = parts[0].partition("-")
+        if int(lo, 16) <= addr < int(hi, 16):
+            return f"{parts[3]}:{parts[4]}" if parts[1][3:4] == "s" and parts[4] != "0" else None
+    return None
+
+
+def process(pid: int) -> Process | None:
+    """Everything we watch about one process, or None if it is gone or not ours to read."""
+    try:
+        text = _read(f"{PROC}/{pid}/stat")
+        head, _, rest = text.rpartition(")")
+        name, ppid = head.partition("(")[2], int(rest.split()[2])
+        cmdline = tuple(a for a in _read(f"{PROC}/{pid}/cmdline").split("\0") if a)
+        threads = []
+        for tid in sorted(int(t) for t in os.listdir(f"{PROC}/{pid}/task")):
+            try:
+                th = _thread(pid, tid)
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if syscalls.name(th.syscall) == "futex" and th.state == "S" and th.args:
+                if not th.args[1] & syscalls.FUTEX_PRIVATE_FLAG:
+                    th = dataclasses.replace(th, shared=_mapping_of(pid, th.args[0]))
+            threads.append(th)
+        fds = _fds(pid)
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    maps = shared_maps(pid) if any(t.shared for t in threads) else ()
+    return Process(pid, ppid, name, cmdline, tuple(threads), fds, maps)
+
+
+def take(pids: Iterable[int]) -> Snapshot:
+    """One sample of the given processes and of every pipe a thread among them waits on."""
+    t = time.monotonic()
+    procs = [p for p in (process(pid) for pid in dict.fromkeys(pids)) if p is not None]
+    if any(t.shared for p in procs for t in p.threads):
+        # Who else maps the semaphore is needed of every process, not just the waiter.
+        procs = [
+            p if p.shared_maps else dataclasses.replace(p, shared_maps=shared_maps(p.pid)) for p in procs
+        ]
+    # Only the pipes a thread sleeps reading or writing are measured: each costs an open.
+    waited = {
+        end.inode
+        for proc in procs
+        for th in proc.threads
+        if syscalls.name(th.syscall) in syscalls.PIPE_IO and th.args
+        for end in proc.fds
+        if end.fd == th.args[0] and end.kind == "pipe"
+    }
+    pipes: dict[int, Pipe] = {}
+    for proc in procs:
+        for end in proc.fds:
+            if end.kind == "pipe" and end.inode in waited and end.inode not in pipes:
+                measured = procfs.pipe_state(proc.pid, end.fd, end.inode)
+                if measured is not None:
+                    pipes[end.inode] = Pipe(end.inode, measured.fill, measured.capacity)
+    return Snapshot(t, tuple(procs), tuple(pipes.values()))

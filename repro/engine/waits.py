@@ -1,0 +1,190 @@
+"""What each thread waits for, read from one snapshot: the edges of the wait-for graph.
+
+A thread in a blocking wait can only be woken by certain other threads (its *wakers*), and
+any one of them suffices:
+
+* ``write`` on a full pipe: any thread of a process holding the read end;
+* ``read`` on an empty pipe: any thread of a process holding the write end;
+* ``wait4``/``waitid``: any thread of the process(es) it waits to exit;
+* a private ``futex`` (``Thread.join``, ``threading.Lock``): another thread of its own process;
+* a shared ``futex`` on a shared mapping (a ``multiprocessing`` semaphore): any thread of any
+  process mapping it;
+* ``poll``/``select``/``epoll`` on pipes: the other end's holders; on anything else (a socket,
+  a terminal) the world outside;
+* a multiprocessing *forkserver* writes a child's sentinel only when that child exits, so as the
+  writer of a sentinel it stands for its children.
+
+A wait that ends by itself soon (a timeout under ``MIN_TIMED`` s, or any timed wait with no
+possible waker, which is a sleep) is not an edge: the thread is live. Running, sleeping, disk
+waits and anything unrecognised are live too. Everything here is pure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+from joinstall.engine import syscalls
+from joinstall.engine.snapshot import Process, Snapshot, Thread
+
+#: A timed wait shorter than this is a polling loop, not a hang: the thread wakes by itself.
+MIN_TIMED = 1.0
+#: A thread is named by (pid, tid) everywhere in the engine.
+Tid = tuple[int, int]
+
+
+class Kind(str, enum.Enum):
+    """What a thread is doing, as the kernel shows it."""
+
+    PIPE_WRITE = "pipe_write"
+    PIPE_READ = "pipe_read"
+    EXIT = "exit"
+    FUTEX = "futex"
+    SHARED_FUTEX = "shared_futex"
+    POLL = "poll"
+    #: Not a wait on the graph: running, sleeping, a timed wait that ends soon, I/O elsewhere.
+    LIVE = "live"
+    #: A thread that has exited (zombie): it can wake nobody.
+    GONE = "gone"
+
+
+@dataclasses.dataclass(frozen=True)
+class Wait:
+    """One thread's wait: whom it waits for, and in words what on."""
+
+    pid: int
+    tid: int
+    kind: Kind
+    #: Threads any one of which could wake it (never itself).
+    wakers: frozenset[Tid]
+    #: In words: ``write(fd 6) on pipe:[29198]``, ``wait4(1234)``, ``time.sleep``.
+    what: str
+    #: A waker lies outside what we can see (a socket peer, a process not in the snapshot).
+    outside: bool = False
+    #: Seconds the wait was given, when it is timed: it ends by itself then.
+    timeout: float | None = None
+    #: For pipe waits: the pipe's inode; for exit waits: the processes waited for.
+    pipe: int = 0
+    targets: tuple[int, ...] = ()
+    nbytes: int = 0
+
+    @property
+    def blocking(self) -> bool:
+        return self.kind not in (Kind.LIVE, Kind.GONE)
+
+
+def _threads(procs: list[Process], exclude: Tid | None = None) -> frozenset[Tid]:
+    return frozenset(
+        (p.pid, t.tid) for p in procs for t in p.threads if (p.pid, t.tid) != exclude and t.state not in "ZX"
+    )
+
+
+def is_forkserver(proc: Process) -> bool:
+    return any("multiprocessing.forkserver" in arg for arg in proc.cmdline)
+
+
+def holders(snap: Snapshot, inode: int, *, write: bool) -> list[Process]:
+    """Processes holding an end of a pipe; a forkserver writer stands for its children."""
+    found = [p for p in snap.procs if p.holds(inode, write=write)]
+    if write:
+        for server in [p for p in found if is_forkserver(p)]:
+            found.remove(server)
+            found += [p for p in snap.procs if p.ppid == server.pid and p not in found]
+    return found
+
+
+def _signed32(value: int) -> int:
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def _live(proc: Process, th: Thread, what: str) -> Wait:
+    return Wait(proc.pid, th.tid, Kind.LIVE, frozenset(), what)
+
+
+def _pipe_wait(snap: Snapshot, proc: Process, th: Thread, me: Tid, call: str) -> Wait | None:
+    end = proc.fd(th.args[0]) if th.args else None
+    if end is None or end.kind != "pipe":
+        return None
+    write = call in ("write", "writev")
+    others = holders(snap, end.inode, write=not write)
+    kind = Kind.PIPE_WRITE if write else Kind.PIPE_READ
+    nbytes = th.args[2] if write and len(th.args) > 2 else 0
+    what = f"{call}(fd {end.fd}) on pipe:[{end.inode}]"
+    return Wait(proc.pid, th.tid, kind, _threads(others, me), what, pipe=end.inode, nbytes=nbytes)
+
+
+def _exit_wait(snap: Snapshot, proc: Process, th: Thread, me: Tid, call: str) -> Wait:
+    if call == "wait4":
+        target = _signed32(th.args[0]) if th.args else -1
+    else:  # waitid(idtype, id, ...): P_PID is 1, P_ALL 0
+        target = _signed32(th.args[1]) if len(th.args) > 1 and th.args[0] == 1 else -1
+    kids = [p for p in snap.procs if p.ppid == proc.pid]
+    waited = [p for p in kids if p.pid == target] if target > 0 else kids
+    what = f"{call}({target})" if target > 0 else f"{call}(any child)"
+    seen = bool(waited) or target <= 0
+    pids = tuple(p.pid for p in waited)
+    return Wait(proc.pid, th.tid, Kind.EXIT, _threads(waited, me), what, outside=not seen, targets=pids)
+
+
+def _poll_wait(snap: Snapshot, proc: Process, th: Thread, me: Tid, call: str) -> Wait:
+    wakers: set[Tid] = set()
+    outside = not th.fds
+    on = []
+    for fd, events in th.fds:
+        end = proc.fd(fd)
+        if end is None or end.kind != "pipe" or not events & (syscalls.POLLIN | syscalls.POLLOUT):
+            outside = True
+            on.append(f"fd {fd}")
+            continue
+        if events & syscalls.POLLIN and end.readable:
+            wakers |= _threads(holders(snap, end.inode, write=True), me)
+        if events & syscalls.POLLOUT and end.writable:
+            wakers |= _threads(holders(snap, end.inode, write=False), me)
+        on.append(f"pipe:[{end.inode}]")
+    what = f"{call} on {', '.join(on) or 'nothing'}"
+    return Wait(proc.pid, th.tid, Kind.POLL, frozenset(wakers), what, outside=outside, timeout=th.timeout)
+
+
+def _futex_wait(snap: Snapshot, proc: Process, th: Thread, me: Tid) -> Wait:
+    if th.shared is None or (len(th.args) > 1 and th.args[1] & syscalls.FUTEX_PRIVATE_FLAG):
+        # Private (or private memory): only another thread of this process can wake it.
+        what = "a lock or a thread join"
+        return Wait(proc.pid, th.tid, Kind.FUTEX, _threads([proc], me), what, timeout=th.timeout)
+    mappers = [p for p in snap.procs if th.shared in p.shared_maps or p.pid == proc.pid]
+    what = f"a shared semaphore (mapping {th.shared})"
+    return Wait(proc.pid, th.tid, Kind.SHARED_FUTEX, _threads(mappers, me), what, timeout=th.timeout)
+
+
+def wait_of(snap: Snapshot, proc: Process, th: Thread) -> Wait:
+    """The wait of one thread, from the kernel's view alone."""
+    me = (proc.pid, th.tid)
+    if th.state in "ZX":
+        return Wait(proc.pid, th.tid, Kind.GONE, frozenset(), "exited")
+    if th.state != "S":
+        return _live(
+            proc, th, {"R": "running", "D": "in uninterruptible I/O"}.get(th.state, f"state {th.state}")
+        )
+    call = syscalls.name(th.syscall)
+    wait: Wait | None = None
+    if call in syscalls.PIPE_IO:
+        wait = _pipe_wait(snap, proc, th, me, call)
+    elif call in syscalls.EXITS:
+        wait = _exit_wait(snap, proc, th, me, call)
+    elif call in syscalls.POLLS:
+        wait = _poll_wait(snap, proc, th, me, call)
+    elif call == "futex":
+        wait = _futex_wait(snap, proc, th, me)
+    elif call in syscalls.SLEEPS:
+        return _live(proc, th, "asleep in time.sleep")
+    if wait is None:
+        return _live(proc, th, f"in {call}, waiting on something outside the tree")
+    if wait.timeout is not None and (not wait.wakers or wait.timeout < MIN_TIMED):
+        # A timed wait nobody can end early is a sleep; a short one is a polling loop.
+        return _live(proc, th, f"in a timed wait ({wait.what}) that ends within {wait.timeout:.2f} s")
+    return wait
+
+
+def waits(snap: Snapshot) -> dict[Tid, Wait]:
+    """Every thread's wait, keyed by (pid, tid)."""
+    return {(p.pid, t.tid): wait_of(snap, p, t) for p in snap.procs for t in p.threads}

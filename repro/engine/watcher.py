@@ -1,0 +1,189 @@
+"""Watch a process tree until a hang is proven: sample, analyse, and sample again to confirm.
+
+A proof takes two samples. Each thread of the knot must show, in both, the same wait and the
+same counters (context switches, CPU time): a thread that woke in between, even for a moment,
+moved, and the knot is recomputed with it live. Reads of one sample all come before reads of
+the next, so there is an instant between them at which every thread of the knot was asleep in
+the wait the second sample shows: that is the moment the proof speaks of. Before a proof is
+accepted, every process on the machine outside the tree is checked for an end of the knot's
+pipes or a mapping of its semaphores; one that holds any joins the tree and the proof waits
+for the next pair of samples.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Collection, Iterable
+
+from joinstall.engine import graph, snapshot, waits, words
+from joinstall.engine.diagnosis import Diagnosis
+from joinstall.engine.graph import Knot
+from joinstall.engine.snapshot import Snapshot
+from joinstall.engine.waits import Tid
+
+PROC = snapshot.PROC
+#: The tree is re-walked every this many samples while nothing waits (new children).
+TREE_EVERY = 8
+
+
+def _ppids() -> dict[int, int]:
+    """pid -> ppid of every process on the machine (one read of each ``/proc/PID/stat``)."""
+    out = {}
+    for entry in os.scandir(PROC):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"{PROC}/{entry.name}/stat") as f:
+                out[int(entry.name)] = int(f.read().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+def tree(root: int) -> list[int]:
+    """The root and all its living descendants, parents first (empty if the root is gone)."""
+    ppids = _ppids()
+    if root not in ppids:
+        return []
+    kids: dict[int, list[int]] = {}
+    for pid, ppid in ppids.items():
+        kids.setdefault(ppid, []).append(pid)
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop(0)
+        out.append(pid)
+        todo += sorted(kids.get(pid, ()))
+    return out
+
+
+def outside_holders(snap: Snapshot, knot: Knot) -> set[int]:
+    """Processes outside the snapshot that hold an end of the knot's pipes or map its semaphores."""
+    inodes = {w.pipe for t, w in knot.waits.items() if t in knot.stuck and w.pipe}
+    for p in snap.procs:
+        for th in p.threads:
+            if (p.pid, th.tid) in knot.stuck:
+                inodes |= {e.inode for fd, _ in th.fds if (e := p.fd(fd)) is not None and e.kind == "pipe"}
+    keys = {th.shared for p in snap.procs for th in p.threads if (p.pid, th.tid) in knot.stuck and th.shared}
+    links = {f"pipe:[{i}]" for i in inodes}
+    known = {p.pid for p in snap.procs}
+    found = set()
+    for entry in os.scandir(PROC):
+        if not entry.name.isdigit() or int(entry.name) in known or int(entry.name) == os.getpid():
+            continue
+        if (links and _holds_any(entry.name, links)) or (
+            keys and set(snapshot.shared_maps(int(entry.name))) & keys
+        ):
+            found.add(int(entry.name))
+    return found
+
+
+def _holds_any(pid: str, links: set[str]) -> bool:
+    base = f"{PROC}/{pid}/fd"
+    try:
+        entries = os.listdir(base)
+    except OSError:
+        return False
+    for fd in entries:
+        try:
+            if os.readlink(f"{base}/{fd}") in links:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def moved(before: Snapshot, after: Snapshot) -> set[Tid]:
+    """Threads of ``after`` that are new, or whose wait or counters differ from ``before``."""
+    old = {(p.pid, t.tid): t.signature() for p in before.procs for t in p.threads}
+    return {
+        (p.pid, t.tid) for p in after.procs for t in p.threads if old.get((p.pid, t.tid)) != t.signature()
+    }
+
+
+class Watcher:
+    """Incremental: call ``step()`` at an interval; it returns a Diagnosis once a hang is proven.
+
+    ``ignore_tids``: kernel thread ids of bystanders that can never break a cycle (a watcher's
+    own thread inside the watched process). ``extra_pids``: processes to watch beside the tree.
+    """
+
+    def __init__(
+        self, root: int, *, ignore_tids: Collection[int] = (), extra_pids: Iterable[int] = ()
+    ) -> None:
+        self.root = root
+        self.ignore_tids = frozenset(ignore_tids)
+        self.extra = set(extra_pids)
+        self.samples = 0
+        self.start = time.monotonic()
+        self.tree: list[int] = []
+        self.prev: tuple[Snapshot, Knot] | None = None
+        self.latest: tuple[Snapshot, Knot] | None = None
+        self.proof: Diagnosis | None = None
+
+    def _ignore(self, snap: Snapshot) -> set[Tid]:
+        return {(p.pid, t.tid) for p in snap.procs for t in p.threads if t.tid in self.ignore_tids}
+
+    def _analyse(self, snap: Snapshot, live: Collection[Tid] = ()) -> Knot:
+        return graph.analyse(waits.waits(snap), live=live, ignore=self._ignore(snap))
+
+    def step(self) -> Diagnosis | None:
+        """One sample; the proven Diagnosis once a hang is proven (and from then on), else None."""
+        if self.proof is not None:
+            return self.proof
+        self.samples += 1
+        candidate = self.prev is not None and bool(self.prev[1].stuck)
+        if not self.tree or (not candidate and self.samples % TREE_EVERY == 0):
+            self.tree = tree(self.root)
+        snap = snapshot.take([*self.tree, *sorted(self.extra)])
+        knot = self._analyse(snap)
+        self.latest = (snap, knot)
+        if not knot.stuck:
+            self.prev = (snap, knot)
+            return None
+        if not candidate:
+            # The first sight of a knot: make sure the next sample sees the whole tree.
+            self.tree = tree(self.root)
+            self.prev = (snap, knot)
+            return None
+        assert self.prev is not None
+        confirmed = self._analyse(snap, live=moved(self.prev[0], snap))
+        self.prev = (snap, knot)
+        if not confirmed.stuck:
+            return None
+        outsiders = outside_holders(snap, confirmed)
+        if outsiders:
+            # Whoever else holds the knot's pipes is part of the graph: watch it, prove again.
+            self.extra |= outsiders
+            self.prev = None
+            return None
+        self.latest = (snap, confirmed)
+        self.proof = words.describe(
+            snap,
+            confirmed,
+            self.root,
+            proven=True,
+            samples=self.samples,
+            seconds=time.monotonic() - self.start,
+        )
+        return self.proof
+
+    def last(self) -> Diagnosis:
+        """The diagnosis of the latest sample: the proof if there is one, else blocked or running."""
+        if self.proof is not None:
+            return self.proof
+        if self.latest is None:
+            self.step()
+        assert self.latest is not None or self.proof is not None
+        if self.proof is not None:
+            return self.proof
+        assert self.latest is not None
+        snap, knot = self.latest
+        return words.describe(
+            snap, knot, self.root, proven=False, samples=self.samples, seconds=time.monotonic() - self.start
+        )
+
+    @property
+    def gone(self) -> bool:
+        """The root has exited (and been reaped): there is nothing left to watch."""
+        return bool(self.latest) and not any(p.pid == self.root for p in self.latest[0].procs)

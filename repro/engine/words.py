@@ -1,0 +1,235 @@
+"""A knot in plain words: who waits for whom, why nobody can move, and the fix that fits.
+
+Processes are named by their role (``parent``, ``child``, ``forkserver``) or their program
+(``sh``, ``cat``); threads by py-spy's name when a capture gave one (``QueueFeederThread``),
+else ``main thread`` or ``thread TID``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from joinstall.engine import syscalls
+from joinstall.engine.diagnosis import Diagnosis, PipeInfo, ThreadInfo, Verdict
+from joinstall.engine.graph import Knot
+from joinstall.engine.snapshot import Process, Snapshot
+from joinstall.engine.waits import Kind, Tid, Wait, holders, is_forkserver
+
+#: What py-spy says of a thread, keyed by (pid, tid): (thread name, role in words, frame).
+Labels = Mapping[Tid, tuple[str | None, str | None, str | None]]
+
+FIX_QUEUE = (
+    "drain the queue before joining: call q.get() for every message the child puts, then"
+    " p.join() (a bigger pipe or cancel_join_thread() only moves or hides the hang)"
+)
+FIX_POPEN = "read the child's output while waiting: use proc.communicate() instead of proc.wait()"
+FIX_RAW_PIPE = "read the pipe to its end before waiting for the writer to exit (read, then waitpid/join)"
+FIX_THREAD = "read the pipe before joining the thread that writes it, or read it from another thread"
+FIX_BOTH_WAYS = (
+    "write and read at the same time: proc.communicate(input=...) or a thread that feeds the input"
+)
+FIX_EMPTY = (
+    "nothing can ever be written to the pipe this thread reads: the writer has exited or waits"
+    " itself; send before exiting, or use get(timeout=...) and handle the empty case"
+)
+FIX_LOCKS = "take the locks in one fixed order everywhere (or acquire with a timeout and back off)"
+FIX_NOBODY = "nothing in the process can ever wake this wait (an event nobody sets, a lock never released)"
+
+
+def roles(snap: Snapshot, root: int) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for p in snap.procs:
+        if any("multiprocessing.resource_tracker" in a for a in p.cmdline):
+            out[p.pid] = "resource tracker"
+        elif is_forkserver(p):
+            out[p.pid] = "forkserver"
+        elif p.pid == root:
+            out[p.pid] = "parent" if any(q.ppid == root for q in snap.procs) else p.name
+        elif is_python(p):
+            out[p.pid] = "child" if _parent(snap, p, root) else "process"
+        else:
+            out[p.pid] = p.name
+    return out
+
+
+def is_python(p: Process) -> bool:
+    return p.name.startswith("python") or bool(p.cmdline and "python" in p.cmdline[0].rsplit("/", 1)[-1])
+
+
+def _parent(snap: Snapshot, p: Process, root: int) -> bool:
+    """Started by the root, directly or through a forkserver."""
+    by = snap.proc(p.ppid)
+    return p.ppid == root or (by is not None and is_forkserver(by))
+
+
+class Namer:
+    def __init__(self, snap: Snapshot, root: int, labels: Labels) -> None:
+        self.snap, self.labels, self.role = snap, labels, roles(snap, root)
+
+    def proc(self, pid: int) -> str:
+        return f"{self.role.get(pid, 'process')} {pid}"
+
+    def thread(self, t: Tid) -> str:
+        """``main thread``, ``QueueFeederThread 13`` (py-spy's name), or ``thread 13``."""
+        name = self.labels.get(t, (None, None, None))[0]
+        if t[0] == t[1]:
+            return "main thread"
+        return f"{name or 'thread'} {t[1]}"
+
+    def who(self, t: Tid) -> str:
+        """``the main thread of parent 12``, ``QueueFeederThread 13 of child 12``."""
+        return f"{'the ' if t[0] == t[1] else ''}{self.thread(t)} of {self.proc(t[0])}"
+
+    def doing(self, t: Tid) -> str:
+        """What py-spy's frames say the thread does, as an aside, or nothing."""
+        role = self.labels.get(t, (None, None, None))[1]
+        return f" ({role})" if role else ""
+
+    def procs(self, pids: list[int]) -> str:
+        names = [self.proc(p) for p in sorted(set(pids))]
+        if len(names) > 4:
+            names = [*names[:3], f"{len(names) - 3} more"]
+        return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names) or "nobody"
+
+
+def _step(n: Namer, snap: Snapshot, w: Wait, nxt: Tid | None) -> str:
+    me = n.who((w.pid, w.tid)) + n.doing((w.pid, w.tid))
+    if w.kind is Kind.PIPE_WRITE:
+        pipe = snap.pipe(w.pipe)
+        full = f", which holds {pipe.fill:,} of {pipe.capacity:,} bytes" if pipe else ""
+        readers = n.procs([p.pid for p in holders(snap, w.pipe, write=False)])
+        return (
+            f"{me} is blocked writing {w.nbytes:,} bytes into pipe:[{w.pipe}]{full}; only {readers}"
+            " hold its read end, and none of them is reading"
+        )
+    if w.kind is Kind.PIPE_READ:
+        writers = n.procs([p.pid for p in holders(snap, w.pipe, write=True)])
+        return f"{me} is blocked reading pipe:[{w.pipe}], which is empty; only {writers} can write to it"
+    if w.kind is Kind.EXIT:
+        return f"{me} waits in {w.what} for {n.procs(list(w.targets))} to exit"
+    timed = f" (for up to {w.timeout:g} s)" if w.timeout is not None else ""
+    if w.kind is Kind.POLL:
+        could = n.procs(sorted({k[0] for k in w.wakers}))
+        return f"{me} waits in {w.what}{timed}; only {could} could make it ready"
+    if w.kind is Kind.SHARED_FUTEX:
+        return (
+            f"{me} waits on {w.what}{timed}, which only {n.procs(sorted({k[0] for k in w.wakers}))} can post"
+        )
+    if nxt is None or nxt == (w.pid, w.tid) or not w.wakers:
+        return f"{me} waits on {w.what}{timed}, and no other thread of its process can end that wait"
+    return (
+        f"{me} waits on {w.what}{timed}: only another thread of its process can end it, here {n.thread(nxt)}"
+    )
+
+
+def _fix(snap: Snapshot, knot: Knot) -> str:
+    kinds = [knot.waits[t] for t in knot.cycle]
+    writes = [w for w in kinds if w.kind is Kind.PIPE_WRITE]
+    if len(writes) >= 2:
+        return FIX_BOTH_WAYS
+    if writes:
+        w = writes[0]
+        writer = snap.proc(w.pid)
+        joined = any(x.kind is Kind.FUTEX and x.pid == w.pid and x.tid != w.tid for x in kinds)
+        waited_by_other = any(x.pid != w.pid for x in kinds)
+        if joined and not waited_by_other:
+            return FIX_THREAD
+        if w.tid != w.pid and writer is not None and is_python(writer):
+            return FIX_QUEUE
+        fd = writer.fd(_fd_of(writer, w)) if writer else None
+        if writer is not None and (not is_python(writer) or (fd is not None and fd.fd in (1, 2))):
+            return FIX_POPEN
+        return FIX_RAW_PIPE
+    if any(w.kind is Kind.PIPE_READ for w in kinds):
+        return FIX_EMPTY
+    if len(knot.cycle) == 1:
+        return FIX_NOBODY
+    return FIX_LOCKS
+
+
+def _fd_of(proc: Process, w: Wait) -> int:
+    th = next((t for t in proc.threads if t.tid == w.tid), None)
+    return th.args[0] if th and th.args else -1
+
+
+def _breaker(n: Namer, snap: Snapshot, knot: Knot) -> str:
+    """For an open wait: the live threads it hangs on, starting from a blocked writer if any."""
+    blocked = [w for w in knot.waits.values() if w.blocking]
+    if not blocked:
+        return ""
+    first = min(blocked, key=lambda w: (w.kind is not Kind.PIPE_WRITE, w.pid, w.tid))
+    seen, todo, live = set(), [(first.pid, first.tid)], []
+    while todo:
+        t = todo.pop(0)
+        if t in seen:
+            continue
+        seen.add(t)
+        w = knot.waits.get(t)
+        if w is None or not w.blocking or w.outside:
+            live.append(t)
+            continue
+        todo += sorted(w.wakers)
+    said = []
+    for t in live[:4]:
+        w = knot.waits.get(t)
+        if w is None:
+            said.append(f"{n.proc(t[0])} is outside what was observed")
+        elif w.outside:
+            said.append(f"{n.who(t)} waits on {w.what}, which something outside the tree can end")
+        else:
+            said.append(f"{n.who(t)} is {w.what}")
+    head = _step(n, snap, first, None)
+    return f"{head}; but {'; '.join(said) or 'a live thread can act'}: live, not hung"
+
+
+def thread_rows(n: Namer, snap: Snapshot, knot: Knot, labels: Labels) -> tuple[ThreadInfo, ...]:
+    rows = []
+    for p in snap.procs:
+        for th in p.threads:
+            t = (p.pid, th.tid)
+            w = knot.waits[t]
+            _, role, frame = labels.get(t, (None, None, None))
+            rows.append(
+                ThreadInfo(
+                    p.pid, th.tid, n.proc(p.pid), n.thread(t), th.state, syscalls.name(th.syscall),
+                    th.wchan, w.kind.value, w.what, t in knot.stuck, w.timeout, role, frame,
+                )
+            )  # fmt: skip
+    return tuple(rows)
+
+
+def describe(
+    snap: Snapshot, knot: Knot, root: int, *, proven: bool, samples: int, seconds: float, labels: Labels = {}
+) -> Diagnosis:
+    """The diagnosis of a snapshot and its analysis. ``proven``: seen twice, nothing moved."""
+    n = Namer(snap, root, labels)
+    cycle: tuple[str, ...] = ()
+    behind: tuple[str, ...] = ()
+    breaker = fix = ""
+    until = None
+    if proven and knot.stuck:
+        verdict = Verdict.STALLED if knot.through_pipe else Verdict.DEADLOCKED
+        ring = knot.cycle
+        cycle = tuple(_step(n, snap, knot.waits[t], ring[(i + 1) % len(ring)]) for i, t in enumerate(ring))
+        behind = tuple(_step(n, snap, knot.waits[t], None) for t in knot.behind())
+        until = knot.release
+        fix = _fix(snap, knot)
+        ends = f" until its timeout ends (within {until:g} s)" if until is not None else " for ever"
+        summary = (
+            f"{len(knot.stuck)} thread(s) in {len({t[0] for t in knot.stuck})} process(es) wait for each"
+            f" other in a closed cycle{ends}; every thread that could break it is waiting on it"
+        )
+    elif any(w.blocking for w in knot.waits.values()):
+        verdict = Verdict.BLOCKED
+        breaker = _breaker(n, snap, knot)
+        summary = "threads wait, but the cycle is not closed: a live thread can still end it"
+    else:
+        verdict = Verdict.RUNNING
+        summary = "no thread waits on another"
+    pipes = tuple(PipeInfo(p.inode, p.fill, p.capacity) for p in snap.pipes)
+    stuck_pids = tuple(sorted({t[0] for t in knot.stuck})) if proven else ()
+    rows = thread_rows(n, snap, knot, labels)
+    return Diagnosis(
+        verdict, root, summary, cycle, behind, breaker, until, fix, rows, pipes, stuck_pids,
+        samples, round(seconds, 4), context=(snap, knot),
+    )  # fmt: skip
