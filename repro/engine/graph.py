@@ -98,7 +98,7 @@ def _path_back(waits: Mapping[Tid, Wait], inside: frozenset[Tid], start: Tid) ->
     seen = {start}
     stack: list[tuple[Tid, list[Tid]]] = [(start, _order(waits, start, waits[start].wakers & inside))]
     while stack:
-        node, todo = stack[-1]
+        _, todo = stack[-1]
         if not todo:
             stack.pop()
             continue

@@ -307,9 +307,9 @@ def process(pid: int) -> Process | None:
                 th = _thread(pid, tid)
             except (FileNotFoundError, ProcessLookupError):
                 continue
-            if syscalls.name(th.syscall) == "futex" and th.state == "S" and th.args:
-                if not th.args[1] & syscalls.FUTEX_PRIVATE_FLAG:
-                    th = dataclasses.replace(th, shared=_mapping_of(pid, th.args[0]))
+            futex = syscalls.name(th.syscall) == "futex" and th.state == "S" and len(th.args) > 1
+            if futex and not th.args[1] & syscalls.FUTEX_PRIVATE_FLAG:
+                th = dataclasses.replace(th, shared=_mapping_of(pid, th.args[0]))
             threads.append(th)
         fds = _fds(pid)
     except (FileNotFoundError, ProcessLookupError, PermissionError):

@@ -199,9 +199,17 @@ def thread_rows(n: Namer, snap: Snapshot, knot: Knot, labels: Labels) -> tuple[T
 
 
 def describe(
-    snap: Snapshot, knot: Knot, root: int, *, proven: bool, samples: int, seconds: float, labels: Labels = {}
+    snap: Snapshot,
+    knot: Knot,
+    root: int,
+    *,
+    proven: bool,
+    samples: int,
+    seconds: float,
+    labels: Labels | None = None,
 ) -> Diagnosis:
     """The diagnosis of a snapshot and its analysis. ``proven``: seen twice, nothing moved."""
+    labels = labels or {}
     n = Namer(snap, root, labels)
     cycle: tuple[str, ...] = ()
     behind: tuple[str, ...] = ()
