@@ -14,6 +14,7 @@ import datetime
 import json
 import os
 import platform
+import stat
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -76,16 +77,49 @@ def records(path: Path, kind: str) -> Iterator[dict[str, Any]]:
     return (r for r in recs if r.get("kind") == kind)
 
 
+def is_results_file(path: Path) -> bool:
+    """True when the file's first line is a joinstall metadata record (of any schema)."""
+    with open(path, "rb") as f:
+        first = f.readline(1 << 20)
+    try:
+        meta = json.loads(first)
+    except ValueError:
+        return False
+    return isinstance(meta, dict) and meta.get("kind") == "meta" and "schema" in meta
+
+
 def check_target(path: Path) -> None:
-    """Refuse an output path that cannot be written, before any run starts."""
+    """Refuse an output path that cannot be written, or must not be, before any run starts.
+
+    Only a regular file that joinstall wrote may be resumed or replaced (``--fresh``): a FIFO
+    or a device would be replaced by a file, and someone else's file would be lost.
+    """
     if path.is_dir():
         raise ResultsError(f"{path} is a directory; pass a file path to -o, e.g. {path / 'results.jsonl'}")
     existing = next((p for p in path.parents if p.exists()), None)
     if existing is not None and not existing.is_dir():
         raise ResultsError(f"cannot create {path}: {existing} is a file, not a directory; choose another -o")
+    if path.exists() or path.is_symlink():
+        mode = path.stat().st_mode if path.exists() else 0
+        if not stat.S_ISREG(mode):
+            kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+            raise ResultsError(f"{path} is {kind}, not a results file; choose another -o")
+        if path.stat().st_size and not is_results_file(path):
+            raise ResultsError(
+                f"{path} is not a joinstall results file and would be overwritten; choose another -o"
+            )
     place = path if path.exists() else existing
     if place is not None and not os.access(place, os.W_OK):
         raise ResultsError(f"cannot write {path}: {place} is not writable; choose another -o")
+
+
+_KINDS = {
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+    0: "a dangling symbolic link",
+}
 
 
 class Writer:
@@ -123,6 +157,10 @@ class Writer:
             raise ResultsError(
                 f"cannot write {self.path}: {exc.strerror}; choose a writable -o path"
             ) from None
+        finally:
+            # A create that failed halfway (disk full, a signal) leaves no temporary file.
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
     def _truncate_torn_tail(self) -> None:
         raw = self.path.read_bytes()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import signal
+import socket
+import stat
 from pathlib import Path
 
 import pytest
@@ -77,3 +80,48 @@ def test_a_failed_append_leaves_no_partial_line(tmp_path: Path) -> None:
             signal.signal(signal.SIGXFSZ, old)
     assert path.stat().st_size == size
     assert [json.loads(x)["key"] for x in path.read_text().splitlines()[1:]] == ["a"]
+
+
+@pytest.mark.parametrize("resume", [True, False], ids=["resume", "fresh"])
+def test_a_fifo_or_a_socket_is_never_replaced(tmp_path: Path, resume: bool) -> None:
+    # Not a real device: a regression would replace it, and the tests may run as root.
+    fifo, sock_path = tmp_path / "fifo", tmp_path / "sock"
+    os.mkfifo(fifo)
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(sock_path))
+        for target in (fifo, sock_path):
+            with pytest.raises(ResultsError, match="not a results file"):
+                resultsfile.Writer(target, {}, resume=resume)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert stat.S_ISSOCK(sock_path.stat().st_mode)
+
+
+@pytest.mark.parametrize("resume", [True, False], ids=["resume", "fresh"])
+def test_a_file_joinstall_did_not_write_is_not_overwritten(tmp_path: Path, resume: bool) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("my notes\n")
+    with pytest.raises(ResultsError, match="not a joinstall results file"):
+        resultsfile.Writer(path, {}, resume=resume)
+    assert path.read_text() == "my notes\n"
+
+
+def test_fresh_replaces_a_joinstall_file(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    with resultsfile.Writer(path, {"a": 1}, resume=False) as w:
+        w.append({"kind": "run", "key": "a"})
+    resultsfile.Writer(path, {"a": 2}, resume=False).close()
+    assert resultsfile.read(path)[1] == []
+
+
+def test_a_failed_create_leaves_no_temporary_file(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (10, hard))
+    try:
+        with pytest.raises(ResultsError, match="cannot write"):
+            resultsfile.Writer(path, {}, resume=False)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, old)
+    assert list(tmp_path.iterdir()) == []
