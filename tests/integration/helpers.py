@@ -19,9 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def joinstall(
     *args: str, timeout: float = 60, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m repro ARGS`` to completion and capture its output."""
+    """Run ``python -m joinstall ARGS`` to completion and capture its output."""
     return subprocess.run(
-        [sys.executable, "-m", "repro", *args],
+        [sys.executable, "-m", "joinstall", *args],
         cwd=ROOT, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
     )  # fmt: skip
 

@@ -116,7 +116,7 @@ def _program_pids(proc_stdout: object, deadline: float) -> list[int]:
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "harness-killed"])
 def test_no_process_survives_the_harness(sig: signal.Signals) -> None:
-    argv = [sys.executable, "-m", "repro", "run", "--size", "1MiB", "--faithful", "--timeout", "30"]
+    argv = [sys.executable, "-m", "joinstall", "run", "--size", "1MiB", "--faithful", "--timeout", "30"]
     with started(*argv) as proc:
         pids = _program_pids(proc.stdout, time.monotonic() + 20)
         # Interrupt a real stall, not a start-up: wait until the child's feeder sleeps in write().

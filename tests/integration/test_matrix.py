@@ -50,7 +50,7 @@ def test_matrix_covers_every_interpreter_and_agrees() -> None:
 def test_matrix_command_over_two_interpreters_and_all_start_methods() -> None:
     found = two_interpreters()
     pick = [found[0], found[-1]]
-    argv = [PY, "-m", "repro", "matrix", "--json", "-j", "2"]
+    argv = [PY, "-m", "joinstall", "matrix", "--json", "-j", "2"]
     for interp in pick:
         argv += ["--python", interp.path]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=170)
@@ -101,7 +101,7 @@ def test_an_unwritable_output_exits_2_before_any_cell(tmp_path: Path, where: str
 @pytest.mark.timeout(120)
 def test_one_interpreter_one_method_into_a_results_file(tmp_path: Path) -> None:
     out = tmp_path / "m.jsonl"
-    argv = [PY, "-m", "repro", "matrix", "--python", PY, "--start-method", "fork", "--pipe-size", "8KiB"]
+    argv = [PY, "-m", "joinstall", "matrix", "--python", PY, "--start-method", "fork", "--pipe-size", "8KiB"]
     done = subprocess.run([*argv, "-o", str(out)], capture_output=True, text=True, timeout=110)
     assert done.returncode == 0, done.stderr + done.stdout
     meta, *records = [json.loads(line) for line in out.read_text().splitlines()]

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 
 def report(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "repro", "report", *map(str, args)]
+    argv = [sys.executable, "-m", "joinstall", "report", *map(str, args)]
     return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=120)
 
 

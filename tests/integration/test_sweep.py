@@ -76,7 +76,7 @@ def test_buggy_stalls_exactly_above_the_threshold_and_fixed_never(tmp_path: Path
 @pytest.mark.timeout(120)
 def test_a_sweep_killed_midway_resumes_without_duplicates_or_torn_rows(tmp_path: Path) -> None:
     out = tmp_path / "sweep.jsonl"
-    argv = [sys.executable, "-m", "repro", "sweep", "-o", str(out), *SLOW]
+    argv = [sys.executable, "-m", "joinstall", "sweep", "-o", str(out), *SLOW]
     with started(*argv) as proc:
         deadline = time.monotonic() + 60
         while _run_lines(out) < 4:
@@ -188,7 +188,7 @@ def test_an_unwritable_output_path_exits_2_before_any_run(tmp_path: Path, where:
 @pytest.mark.timeout(60)
 def test_ctrl_c_stops_the_sweep_with_130_keeps_whole_rows_and_leaves_no_process(tmp_path: Path) -> None:
     out = tmp_path / "sweep.jsonl"
-    argv = [sys.executable, "-m", "repro", "sweep", "-o", str(out), *SLOW]
+    argv = [sys.executable, "-m", "joinstall", "sweep", "-o", str(out), *SLOW]
     ours = {c.pid for c in psutil.Process().children(recursive=True)}
     with started(*argv) as proc:
         ours.add(proc.pid)
