@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 
+from joinstall.observe import pipes
 from joinstall.records import Mode, RunSpec
 
 UNITS = {
@@ -13,20 +16,54 @@ UNITS = {
 }  # fmt: skip
 
 
+#: ASCII digits, then a unit: str.isdigit() and int() would also take "١٢٣" or "²".
+_SIZE = re.compile(r"([0-9]+)([A-Za-z]*)")
+
+
 def size(text: str) -> int:
     """A byte count: ``65515``, ``64KiB``, ``1M``. Anything else is a clear error."""
-    raw = text.strip().lower().replace("_", "")
-    digits = raw.rstrip("abcdefghijklmnopqrstuvwxyz")
-    unit = raw[len(digits) :]
-    if not digits.isdigit() or unit not in UNITS:
+    match = _SIZE.fullmatch(text)
+    if not match or match.group(2).lower() not in UNITS:
         raise argparse.ArgumentTypeError(f"{text!r} is not a byte count; write e.g. 65515, 64KiB or 1MiB")
-    return int(digits) * UNITS[unit]
+    return int(match.group(1)) * UNITS[match.group(2).lower()]
+
+
+def human(n: int) -> str:
+    """4096 -> 4KiB, 1048576 -> 1MiB: how a size is written back to the user."""
+    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n >= factor and n % factor == 0:
+            return f"{n // factor}{unit}"
+    return str(n)
+
+
+def pipe_size(text: str) -> int:
+    """A pipe capacity the kernel keeps as given: a power-of-two number of pages (0: default).
+
+    Linux rounds any other request up, so the run would measure a pipe the user did not ask for.
+    Sizes out of the kernel's range are left to ``pipes.capacity_for``, which asks the kernel.
+    """
+    n = size(text)
+    page = os.sysconf("SC_PAGE_SIZE")
+    if n == 0 or not pipes.MIN_SIZE <= n <= pipes.MAX_SIZE:
+        return n
+    pages = -(-n // page)
+    rounded = page << (pages - 1).bit_length()
+    if rounded != n:
+        top = pipes.max_size() or 1024 * 1024
+        accepted = [page << k for k in range(32) if page << k <= top]
+        shown = ", ".join(human(a) for a in accepted[:4]) + ", ..., " + human(accepted[-1])
+        raise argparse.ArgumentTypeError(
+            f"the kernel would round pipe size {n:,} up to {rounded:,} bytes; pass one it keeps:"
+            f" {shown} (a power-of-two number of {human(page)} pages)"
+        )
+    return n
 
 
 def add_pipe_size(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--pipe-size", type=size, default=0,
-        help="F_SETPIPE_SZ the queue's pipe: 4KiB up to /proc/sys/fs/pipe-max-size (default: the kernel's)",
+        "--pipe-size", type=pipe_size, default=0,
+        help="F_SETPIPE_SZ the queue's pipe: 4KiB, 8KiB, ... up to /proc/sys/fs/pipe-max-size"
+        " (default: the kernel's)",
     )  # fmt: skip
 
 

@@ -45,6 +45,10 @@ VARIANTS = (
     "popen_wait",
 )
 BIGPIPE_SIZE = 1024 * 1024
+#: A failed payload command sends this, then why, as its only message; the parent exits 3.
+PAYLOAD_FAILED = b"\0joinstall: payload command failed\0"
+#: The program's exit status when its payload command failed (no RESULT line then).
+EXIT_PAYLOAD_FAILED = 3
 
 
 class UsageError(Exception):
@@ -72,7 +76,16 @@ def read_payload(shell, size, wait_first=False):
     if wait_first:
         # The sibling deadlock: wait() before reading; head blocks once the pipe is full.
         proc.wait()
-    out, _err = proc.communicate()
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        # Sent instead of the payload: an empty or short payload must not read as data loss.
+        why = "%s -c %r exited with status %d: %s" % (
+            shell,
+            COMMAND,
+            proc.returncode,
+            err.decode(errors="replace").strip().replace("\n", " | ") or "it printed nothing on stderr",
+        )
+        return PAYLOAD_FAILED + why.encode()
     return out
 
 
@@ -112,7 +125,7 @@ def child(q, digest, shell, size, puts, variant):
     say("CHILD: PID is %d" % os.getpid())
     data = read_payload(shell, size, wait_first=(variant == "popen_wait"))
     digest.value = hashlib.sha256(data).hexdigest().encode()
-    for chunk in split(data, puts):
+    for chunk in [data] if data.startswith(PAYLOAD_FAILED) else split(data, puts):
         if variant == "pipe":
             q.send_bytes(chunk)
         else:
@@ -157,9 +170,19 @@ def receive(q, puts, variant, seconds):
                 received.append(bounded(q.get, seconds))
             else:
                 received.append(bounded(lambda: q.get(timeout=seconds), seconds))
+            if received[-1].startswith(PAYLOAD_FAILED):
+                break
     except (GetTimeout, queue.Empty, EOFError, OSError):
         pass
     return received
+
+
+def payload_failure(received):
+    """Why the child's payload command failed, or None."""
+    for chunk in received:
+        if chunk.startswith(PAYLOAD_FAILED):
+            return chunk[len(PAYLOAD_FAILED) :].decode(errors="replace")
+    return None
 
 
 def timed_join(proc, timeout):
@@ -309,6 +332,10 @@ def main(argv=None):
     except UsageError as exc:
         sys.stderr.write("error: %s\n" % exc)
         return 2
+    failed = payload_failure(received)
+    if failed is not None:
+        sys.stderr.write("payload command failed: %s\n" % failed)
+        return EXIT_PAYLOAD_FAILED
     data = b"".join(received)
     say("PARENT: Received %d bytes" % len(data))
     result["bytes_received"] = len(data)
