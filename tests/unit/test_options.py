@@ -16,7 +16,7 @@ def test_sizes_in_ascii_digits_with_a_unit(text: str, value: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["١٢٣", "１２３", "12³", "²", "1_000", " 5", "1.5", "-1", "5 KiB", "3PiB", ""]
+    "text", ["١٢٣", "\uff11\uff12\uff13", "12³", "²", "1_000", " 5", "1.5", "-1", "5 KiB", "3PiB", ""]
 )
 def test_anything_else_is_not_a_size(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError, match="not a byte count"):
