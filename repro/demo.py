@@ -6,7 +6,11 @@
 4. the multi-message map (puts until the stall, per message size);
 5. the interpreter matrix: every CPython found, every start method it has;
 6. one py-spy capture of a hung tree, with its wait-for cycle;
-7. the report, with its figures.
+7. the report, with its figures (written by the ``demo`` command: the analysis sits above
+   the code that runs programs, and only the commands wire the two together).
+
+Step lines go through ``tqdm.write``, so that they never tear a progress bar; the bars are
+drawn only on a terminal.
 """
 
 from __future__ import annotations
@@ -59,15 +63,18 @@ Say = Callable[[str], None]
 
 @dataclasses.dataclass(frozen=True)
 class Outcome:
-    report: Path
-    figures: dict[str, Path]
     files: tuple[Path, ...]
     seconds: float
     disagreements: tuple[str, ...]
 
 
-def run(out: Path, plan: Plan, jobs: int = 2, say: Say = print, progress: bool = True) -> Outcome:
-    """Run the seven steps into ``out`` (overwriting an earlier demo) and return what was written."""
+def say_line(text: str) -> None:
+    """A step line on stdout, drawn above any progress bar rather than through it."""
+    tqdm.write(text)
+
+
+def run(out: Path, plan: Plan, jobs: int = 2, say: Say = say_line, progress: bool = True) -> Outcome:
+    """Run the six measuring steps into ``out`` (overwriting an earlier demo); the results files."""
     start = time.monotonic()
     steps = _Steps(out, plan, jobs, say, progress)
     files = [
@@ -78,13 +85,7 @@ def run(out: Path, plan: Plan, jobs: int = 2, say: Say = print, progress: bool =
         steps.matrix(),
         steps.spy(),
     ]
-    say("[7/7] report and figures")
-    from joinstall.analysis import report, results  # imported late: matplotlib loads in ~1 s
-
-    written = report.write(results.load(files), out / "report")
-    return Outcome(
-        written.path, written.figures, tuple(files), time.monotonic() - start, tuple(steps.disagree)
-    )
+    return Outcome(tuple(files), time.monotonic() - start, tuple(steps.disagree))
 
 
 class _Steps:
@@ -95,7 +96,10 @@ class _Steps:
         self.disagree: list[str] = []
 
     def _bar(self, total: int, desc: str) -> tqdm[Any]:
-        return tqdm(total=total, desc=desc, leave=False, file=sys.stderr, disable=not self.progress)
+        # disable=None: drawn only on a terminal, never as carriage returns in a piped log.
+        return tqdm(
+            total=total, desc=desc, leave=False, file=sys.stderr, disable=None if self.progress else True
+        )
 
     def _sweep(
         self, name: str, sizes: Sequence[int], names: Sequence[str], mode: Mode, timeout: float
@@ -164,12 +168,13 @@ class _Steps:
     def matrix(self) -> Path:
         self.say("[5/7] interpreter matrix: threshold per CPython and start method")
         path = self.out / "matrix.jsonl"
-        with self._bar(0, "matrix cells") as bar:
+        cells = matrix.plan(self.plan.matrix_pythons, jobs=self.jobs)
+        with self._bar(len(cells.cells), "matrix cells") as bar:
 
             def tick(_: object) -> None:
                 bar.update()
 
-            table = matrix.run(self.plan.matrix_pythons, jobs=self.jobs, on_cell=tick)
+            table = matrix.measure(cells, on_cell=tick)
         with resultsfile.Writer(path, {"demo": "matrix"}, resume=False) as w:
             for record in table.records():
                 w.append(record)

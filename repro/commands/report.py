@@ -9,6 +9,7 @@ when the results hold one. Figures are PNG and SVG.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 NAME = "report"
@@ -20,6 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "-o", "--output", type=Path, default=Path("results/report"), metavar="DIR",
         help="folder for report.md and its figures (default: results/report)",
     )  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print what was written as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,6 +30,14 @@ def run(args: argparse.Namespace) -> int:
 
     loaded = results.load(args.results)
     written = report.write(loaded, args.output)
+    if args.json:
+        figures = {name: str(path) for name, path in sorted(written.figures.items())}
+        print(
+            json.dumps(
+                {"report": str(written.path), "figures": figures, "notes": list(written.notes)}, indent=2
+            )
+        )
+        return 0
     for note in written.notes:
         print(f"joinstall report: note: {note}")
     figures = ", ".join(p.name for p in written.figures.values()) or "no figures"

@@ -11,6 +11,7 @@ written next to the pipe model's prediction.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from joinstall import interpreters, options, variants
@@ -51,6 +52,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-progress", action="store_true", help="no progress bar (it is off anyway when not a TTY)"
     )
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
     options.add_program_options(p, variant=False)
     # None: the default depends on --faithful (see run).
     p.set_defaults(timeout=None)
@@ -97,6 +99,9 @@ def config_from(args: argparse.Namespace) -> sweepconfig.SweepConfig:
 def run(args: argparse.Namespace) -> int:
     config = config_from(args)
     summary = sweep.run_sweep(config, args.out, resume=not args.fresh, progress=not args.no_progress)
+    if args.json:
+        print(json.dumps(summary.to_dict(), indent=2))
+        return 0
     for line in summary.lines():
         print(line)
     return 0

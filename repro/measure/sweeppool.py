@@ -73,7 +73,8 @@ def execute(tasks: Sequence[Task], writer: resultsfile.Writer, jobs: int, progre
             if rec["kind"] == "run":
                 written += 1
 
-    bar = tqdm(total=len(tasks), file=sys.stderr, disable=not (progress and sys.stderr.isatty()))
+    # disable=None: a bar only on a terminal, never carriage returns in a piped log.
+    bar = tqdm(total=len(tasks), file=sys.stderr, disable=None if progress else True)
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="sweep")
     pending = {pool.submit(task, records.put, stop) for task in tasks}
     try:

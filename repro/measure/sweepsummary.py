@@ -47,15 +47,27 @@ class SweepSummary:
             )
         out.append(f"{self.ran} runs done; {self.skipped} grid points were already in {self.path}")
         starts = {s.variant: s for s in self.stalls}
-        for variant, by_verdict in self.counts.items():
+        for variant, by_verdict in sorted(self.counts.items()):
             text = ", ".join(f"{n} {verdict}" for verdict, n in sorted(by_verdict.items()))
             start = starts.get(variant)
             if start and (start.first_stalled is not None or start.predicted is not None):
                 text += f"; {stall_text(start)}"
             out.append(f"  {variant}: {text}")
-        for rec in self.multiput:
+        for rec in sorted(self.multiput, key=lambda r: (r["variant"], r["message_size"])):
             out.append("  " + multiput_text(rec))
         return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as plain JSON values, variants and verdicts sorted."""
+        return {
+            "path": str(self.path),
+            "ran": self.ran,
+            "skipped": self.skipped,
+            "repaired": self.repaired,
+            "counts": {v: dict(sorted(c.items())) for v, c in sorted(self.counts.items())},
+            "stalls": [dataclasses.asdict(s) for s in sorted(self.stalls, key=lambda s: s.variant)],
+            "multiput": sorted(self.multiput, key=lambda r: (r["variant"], r["message_size"])),
+        }
 
 
 def stall_text(s: StallStart) -> str:
