@@ -299,7 +299,7 @@ def process(pid: int) -> Process | None:
     try:
         text = _read(f"{PROC}/{pid}/stat")
         head, _, rest = text.rpartition(")")
-        name, ppid = head.partition("(")[2], int(rest.split()[2])
+        name, ppid = head.partition("(")[2], int(rest.split()[1])
         cmdline = tuple(a for a in _read(f"{PROC}/{pid}/cmdline").split("\0") if a)
         threads = []
         for tid in sorted(int(t) for t in os.listdir(f"{PROC}/{pid}/task")):
