@@ -28,6 +28,7 @@ NAMES = [
     "01_the_bug.ipynb",
     "02_where_the_stall_begins.ipynb",
     "03_fixes_and_false_fixes.ipynb",
+    "04_diagnosing_a_hung_program.ipynb",
 ]
 #: Each notebook must run top to bottom in under this many seconds on two cores.
 BUDGET_S = 60.0
@@ -43,6 +44,8 @@ REFERENCE = {
     ),
     "exercise-3-2": 'my_parent = "data = q.get()\\np.join()"',
     "exercise-3-3": 'my_read = "out, _ = proc.communicate()"',
+    "exercise-4-1": 'verdicts = {"A": "stalled", "B": "blocked", "C": "deadlocked", "D": "running"}',
+    "exercise-4-2": 'exit_wait = "_finalize_join"',
 }
 
 
@@ -223,3 +226,27 @@ def test_fixes_and_false_fixes(tmp_path: Path) -> None:
     assert "Fix: read the subprocess's output before waiting for it" in out
     assert ran.figures == 2
     assert ran.exercises() == ["right", "right", "right"]
+
+
+@pytest.mark.timeout(120)
+def test_diagnosing_a_hung_program(tmp_path: Path) -> None:
+    ran = execute("04_diagnosing_a_hung_program.ipynb", tmp_path)
+    out = ran.text
+    # What a user sees: running, printed that it is done, no CPU.
+    assert "still running after 1.5 s: True" in out and "it printed: worker: done" in out
+    assert re.search(r"CPU used by the parent in the last second: 0\.0\d s", out)
+    # Proven by the engine, with the cycle in words, the fix and py-spy's stacks.
+    assert "verdict: stalled; proven: True" in out
+    assert "The wait-for cycle:" in out and "Fix: drain the queue before joining" in out
+    for frame in ("Queue._feed", "Queue._finalize_join", "BaseProcess.join", "<module> (batch_job.py:"):
+        assert frame in out, frame
+    assert re.search(r"QueueFeederThread \d+ -> parent \d+ main thread -> child \d+ main thread -> back", out)
+    # Slow is not stalled: the reader sleeps, so the chain ends in a live thread.
+    assert "verdict: blocked; proven: False" in out and "asleep in time.sleep: live, not hung" in out
+    assert re.search(
+        r"\(futex\) -> child \d+ QueueFeederThread \d+ \(pipe_write\) -> parent \d+ main thread \(live\)", out
+    )
+    verdicts = dict(re.findall(r"^  ([ABCD]): (\w+) ", out, flags=re.M))
+    assert verdicts == {"A": "stalled", "B": "blocked", "C": "deadlocked", "D": "running"}
+    assert ran.figures == 2
+    assert ran.exercises() == ["right", "right"]
