@@ -1,7 +1,7 @@
 """Load joinstall results files into typed records; anything malformed is a one-line ResultsError.
 
-The writers of the record kinds evolve independently, so only the fields a figure or the report
-cannot do without are required; everything else is optional and read defensively.
+Every record is read through the one dataclass its writers use (``joinstall.records``,
+``joinstall.measure.measurements``): a line that lacks a field is refused, not guessed at.
 """
 
 from __future__ import annotations
@@ -10,10 +10,9 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from joinstall import resultsfile
+from joinstall import records, resultsfile
 from joinstall.analysis.records import Diagnosis, MultiputRecord, Results, RunRecord, ThresholdRecord
 from joinstall.errors import ResultsError
-from joinstall.observe.verdict import Verdict
 
 T = TypeVar("T")
 
@@ -51,8 +50,8 @@ def load(paths: Iterable[Path]) -> Results:
                 matrix.append(_parse(where, kind, rec, _threshold))
             elif kind == "multiput":
                 multiputs.append(_parse(where, kind, rec, _multiput))
-            elif kind == "spy" and rec.get("diagnosis"):
-                _add(diagnoses, _parse(where, kind, rec["diagnosis"], _diagnosis))
+            elif kind == "spy":
+                _add(diagnoses, _parse(where, kind, rec, _spy))
             # Kinds this version does not know are skipped: newer writers may add some.
     return Results(
         sources, tuple(metas), tuple(runs), tuple(thresholds), tuple(multiputs), tuple(matrix),
@@ -69,80 +68,62 @@ def _add(diagnoses: list[Diagnosis], new: Diagnosis) -> None:
 def _parse(where: str, kind: str, rec: Mapping[str, Any], build: Callable[[Mapping[str, Any]], T]) -> T:
     try:
         return build(rec)
-    except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+    except (KeyError, TypeError, ValueError, ArithmeticError, ResultsError) as exc:
         what = f"field {exc}" if isinstance(exc, KeyError) else str(exc)
         raise ResultsError(
             f"{where}: a malformed {kind} record ({what}); rewrite the file with the joinstall that reads it"
         ) from None
 
 
-def _opt_int(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
-def _opt_float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
 def _run(rec: Mapping[str, Any]) -> RunRecord:
-    result = rec["result"]
-    spec, timings = result["spec"], result.get("timings") or {}
-    evidence = result.get("evidence") or {}
-    program = result.get("program_result") or {}
-    capacity = evidence.get("capacity") or program.get("pipe_capacity")
+    """The figures' view of one run, from the one run record every writer writes."""
+    result = records.RunRecord.from_record(rec).result
+    spec, timings, program = result.spec, result.timings, result.program_result or {}
+    full = result.proof.full_pipe if result.proof else None
+    capacity = full.capacity if full else program.get("pipe_capacity")
     return RunRecord(
-        variant=str(spec["variant"]),
-        size=int(spec["size"]),
-        puts=int(spec.get("puts", 1)),
-        mode=str(spec.get("mode", "fast")),
-        timeout=float(spec["timeout"]),
-        pipe_size=int(spec.get("pipe_size", 0)),
-        start_method=spec.get("start_method") or program.get("start_method"),
-        python_version=str(result.get("python_version", "?")),
-        verdict=Verdict(result["verdict"]),
-        verdict_s=_opt_float(timings.get("verdict_s")),
-        join_s=_opt_float(timings.get("join_s")),
-        join_would_return_at=_opt_float(timings.get("join_would_return_at")),
-        capacity=_opt_int(capacity),
-        diagnosis=result.get("diagnosis"),
+        variant=spec.variant,
+        size=spec.size,
+        puts=spec.puts,
+        mode=spec.mode.value,
+        timeout=spec.timeout,
+        pipe_size=spec.pipe_size,
+        # None asked for the interpreter's default; the program says which one that was.
+        start_method=spec.start_method or program.get("start_method"),
+        python_version=result.python_version,
+        verdict=result.verdict,
+        verdict_s=timings.verdict_s,
+        join_s=timings.join_s,
+        join_would_return_at=timings.join_would_return_at,
+        capacity=None if capacity is None else int(capacity),
+        # Only a capture with stacks (run --spy, the demo) is a diagnosis worth a report section.
+        diagnosis=result.proof.to_dict() if result.proof and result.proof.stacks else None,
     )
 
 
 def _threshold(rec: Mapping[str, Any]) -> ThresholdRecord:
-    measured, predicted = _opt_int(rec.get("measured")), _opt_int(rec.get("predicted"))
-    agree = rec.get("agree")
-    return ThresholdRecord(
-        python=str(rec.get("python", "?")),
-        python_version=str(rec.get("python_version", "?")),
-        start_method=str(rec.get("start_method") or "default"),
-        pipe_size=int(rec.get("pipe_size") or 0),
-        capacity=int(rec["capacity"]),
-        puts=int(rec.get("puts") or 1),
-        measured=measured,
-        predicted=predicted,
-        agree=bool(agree) if agree is not None else measured is not None and measured == predicted,
-        probes=_opt_int(rec.get("probes")),
-        seconds=_opt_float(rec.get("seconds")),
-    )
+    return ThresholdRecord.from_record(rec)
 
 
 def _multiput(rec: Mapping[str, Any]) -> MultiputRecord:
-    agree = rec.get("agree")
-    return MultiputRecord(
-        variant=str(rec.get("variant") or "buggy"),
-        message_size=int(rec["message_size"]),
-        capacity=int(rec["capacity"]),
-        measured_puts=_opt_int(rec.get("measured_puts")),
-        predicted_puts=_opt_int(rec.get("predicted_puts")),
-        agree=None if agree is None else bool(agree),
-        exact=bool(rec.get("exact", True)),
-        most_tried=max(map(int, rec["puts_tried"])) if rec.get("puts_tried") else None,
-    )
+    return MultiputRecord.from_record(rec)
+
+
+def _spy(rec: Mapping[str, Any]) -> Diagnosis:
+    return _diagnosis(records.SpyRecord.from_record(rec).diagnosis)
 
 
 def _diagnosis(data: Mapping[str, Any]) -> Diagnosis:
     if not isinstance(data, Mapping):
         raise TypeError("the diagnosis is not an object")
+    if data.get("kind") == "diagnosis":
+        # The engine's typed diagnosis: its report, its cycle a line per wait, stacks per process.
+        return Diagnosis(
+            text=str(data.get("text") or ""),
+            cycle_text="\n".join(map(str, data.get("cycle") or ())) or None,
+            stacks_text=_stacks_text(data.get("stacks") or None),
+            stacks={},
+        )
     stacks = data.get("stacks") or {}
     return Diagnosis(
         text=str(data.get("text") or ""),

@@ -24,7 +24,7 @@ from typing import Any
 
 from joinstall import harness, resultsfile, variants
 from joinstall.measure import matrix, sweep, threshold
-from joinstall.records import Mode, RunSpec
+from joinstall.records import Mode, RunRecord, RunSpec
 from tqdm import tqdm
 
 
@@ -189,8 +189,8 @@ class _Steps:
         path = self.out / "spy.jsonl"
         result = harness.run(RunSpec(variant="buggy", size=1 << 20, spy=True))
         with resultsfile.Writer(path, {"demo": "spy"}, resume=False) as w:
-            w.append({"kind": "run", "key": "buggy:1048576:1:spy", "result": result.to_dict()})
-            w.append({"kind": "spy", "key": "spy:buggy:1MiB", "diagnosis": result.diagnosis})
-        cycle = (result.diagnosis or {}).get("text", "").splitlines()
+            # The diagnosis travels inside the run record: one copy, one shape.
+            w.append(RunRecord("buggy:1048576:1:spy", result).to_record())
+        cycle = result.proof.cycle if result.proof else ()
         self.say(f"      {cycle[0] if cycle else result.explanation}")
         return path

@@ -12,10 +12,15 @@ class ExitCode(enum.IntEnum):
     OK = 0
     #: A measurement disagrees with its prediction (threshold, matrix): the CI guard tripped.
     MISMATCH = 1
+    #: ``spy``: no hang was proven (the tree is blocked but live, or running); the verdict says why.
+    NO_HANG = 1
     #: Bad input: a one-line message says what to change; nothing was started or written.
     USAGE = 2
     #: The target program itself failed (verdict ``error``): its stderr is in the output.
     PROGRAM_FAILED = 3
+    #: ``watch``: a hang of the command was proven; the diagnosis is on stderr and the command's
+    #: whole process tree was stopped. Apart from 0-5, 124-127 and 128+N that tools commonly use.
+    HANG_PROVEN = 86
     #: SIGINT (Ctrl-C), once or many times: every process that was started has been reaped.
     INTERRUPTED = 130
     #: The reader of our output went away (``joinstall variants | head``): 128 + SIGPIPE.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 import json
 import math
 import os
@@ -15,18 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from joinstall import interpreters, reaper, variants
+from joinstall.engine import Diagnosis, Watcher, capture_stacks
+from joinstall.engine.waits import MIN_TIMED
 from joinstall.errors import PlatformError, UsageError
-from joinstall.observe import pipes, procfs, sampling
-from joinstall.observe.verdict import StallEvidence, Verdict, classify, describe
+from joinstall.observe import pipes, procfs
+from joinstall.observe.verdict import Verdict, classify
 from joinstall.programs import seed
 from joinstall.records import Mode, RunResult, RunSpec, Timings
 
 PROGRAMS = Path(__file__).parent / "programs"
 #: How often the tree is sampled. 5 ms keeps the time to proof near the time of an ok run.
 SAMPLE_INTERVAL = 0.005
-#: How long a blocked write must persist, unchanged, with every reader asleep, before we call
-#: the stall proven. Readers that sleep in the kernel cannot drain the pipe by themselves.
-PROOF_WINDOW = 0.02
 #: A run that outlives timeout + this is cut off as an error, so nothing can hang.
 GRACE = 30.0
 MAX_PUTS = 100_000
@@ -90,23 +88,14 @@ def program_argv(spec: RunSpec) -> list[str]:
 
 
 class _Watch:
-    """The state of one run while it goes: output lines, samples, evidence."""
+    """The state of one run while it goes: output lines, and the engine's proof once there is one."""
 
     def __init__(self, listener: Listener | None) -> None:
         self.listener = listener
         self.lines: list[str] = []
         self.stderr = b""
-        self.sampler = sampling.Sampler()
-        self.diagnosis: dict[str, Any] | None = None
+        self.proof: Diagnosis | None = None
         self._partial = b""
-
-    @property
-    def evidence(self) -> StallEvidence | None:
-        return self.sampler.evidence
-
-    @property
-    def snaps(self) -> collections.deque[procfs.Snapshot]:
-        return self.sampler.snaps
 
     def take(self, data: bytes) -> None:
         *done, self._partial = (self._partial + data).split(b"\n")
@@ -134,7 +123,7 @@ class _Watch:
         return None
 
 
-def run(spec: RunSpec, listener: Listener | None = None, window: float = PROOF_WINDOW) -> RunResult:
+def run(spec: RunSpec, listener: Listener | None = None) -> RunResult:
     """Run one program to its verdict. Every process it starts is reaped before this returns."""
     interp = validate(spec)
     observe = procfs.available()
@@ -148,14 +137,16 @@ def run(spec: RunSpec, listener: Listener | None = None, window: float = PROOF_W
         sel.register(proc.stdout, selectors.EVENT_READ, "out")
         sel.register(proc.stderr, selectors.EVENT_READ, "err")
         deadline = start + spec.timeout + GRACE
+        watcher = Watcher(proc.pid)
         while sel.get_map() and time.monotonic() < deadline:
             _pump(sel, watch, SAMPLE_INTERVAL)
-            if observe and watch.evidence is None:
-                watch.sampler.sample(proc.pid, window)
-                if watch.evidence is not None:
+            if observe and watch.proof is None:
+                found = watcher.step()
+                if found is not None:
                     proven_at = time.monotonic()
                     if spec.spy:
-                        watch.diagnosis = _diagnose(watch, proc.pid, spec)
+                        found = capture_stacks(found, native=spec.spy_native, locals_=spec.spy_locals)
+                    watch.proof = found
                     if spec.mode is Mode.FAST:
                         break
         # What the program printed before we stopped it is still in the pipes: keep it.
@@ -187,24 +178,12 @@ def _pump(sel: selectors.BaseSelector, watch: _Watch, wait: float) -> bool:
     return bool(ready)
 
 
-def _diagnose(watch: _Watch, parent: int, spec: RunSpec) -> dict[str, Any] | None:
-    """py-spy on every process of the proven stall, before the tree is killed."""
-    # Imported here: the capture is only needed once a stall is proven.
-    from joinstall.spy import capture
-
-    result: dict[str, Any] | None = capture.capture(
-        watch.snaps[-1], watch.evidence, parent, native=spec.spy_native, locals_=spec.spy_locals
-    )
-    return result
-
-
 def _roles(parent: int, child: int | None, watch: _Watch) -> dict[int, str]:
     roles = {parent: "parent"}
     if child:
         roles[child] = "child"
-    snap = watch.snaps[-1] if watch.snaps else None
-    for proc in snap.procs if snap else ():
-        roles.setdefault(proc.pid, proc.name)
+    for t in watch.proof.threads if watch.proof else ():
+        roles.setdefault(t.pid, t.process.rsplit(" ", 1)[0])
     return roles
 
 
@@ -216,18 +195,21 @@ def _result(
     stderr = watch.stderr.decode(errors="replace")
     if exit_code == 2 and stderr.startswith("error: "):
         raise UsageError(stderr.strip().splitlines()[-1][len("error: ") :])
-    verdict = classify(result, watch.evidence, exit_code, observed=procfs.available())
+    # A join shorter than the engine's shortest timed wait cannot be proven from outside: its
+    # own report (alive after join) is the evidence then.
+    observed = procfs.available() and spec.timeout >= MIN_TIMED
+    verdict = classify(result, watch.proof is not None, exit_code, observed=observed)
     child = watch.child_pid() or (result or {}).get("pid_child")
     roles = _roles(parent, child, watch)
     join_s = result.get("join_seconds") if result else None
-    fast_stall = spec.mode is Mode.FAST and watch.evidence is not None
-    text = _explain(spec, verdict, watch.evidence, result, roles, exit_code, stderr)
+    fast_stall = spec.mode is Mode.FAST and watch.proof is not None
+    text = _explain(spec, verdict, watch.proof, result, exit_code, stderr)
     return RunResult(
         spec=spec,
         python_version=version,
         verdict=verdict,
         explanation=text,
-        evidence=watch.evidence,
+        proof=watch.proof,
         program_result=result,
         timings=Timings(
             verdict_s=round((proven_at if fast_stall and proven_at else ended) - start, 4),
@@ -239,18 +221,17 @@ def _result(
         output=tuple(watch.lines),
         stderr=stderr,
         exit_code=exit_code,
-        diagnosis=watch.diagnosis,
     )
 
 
 def _explain(
-    spec: RunSpec, verdict: Verdict, ev: StallEvidence | None, result: dict[str, Any] | None,
-    roles: dict[int, str], exit_code: int | None, stderr: str,
+    spec: RunSpec, verdict: Verdict, proof: Diagnosis | None, result: dict[str, Any] | None,
+    exit_code: int | None, stderr: str,
 ) -> str:  # fmt: skip
     variant = variants.get(spec.variant)
     if verdict is Verdict.STALLED:
-        proof = f"proven: {describe(ev, roles)}" if ev else "not proven from outside"
-        if spec.mode is Mode.FAST and ev:
+        why = f"proven: {proof.summary}" if proof else "not proven from outside"
+        if spec.mode is Mode.FAST and proof:
             when = f"{variant.parent_waits}({spec.timeout:g}) would have returned only at its timeout, {spec.timeout:g} s"
         else:
             took = (result or {}).get("join_seconds")
@@ -259,10 +240,9 @@ def _explain(
                 if took
                 else ""
             )
-        # Where the blocked writer is decides the fix: the child's queue, or its subprocess.
-        grandchild = ev is not None and roles.get(ev.writer_pid) not in ("parent", "child")
-        fix = f" Fix: {variants.advice(grandchild)}."
-        return f"stalled — {when}; {proof}.{fix}"
+        # The engine's fix follows the cycle: the child's queue, or its subprocess's pipe.
+        fix = f" Fix: {proof.fix if proof else variants.advice(False)}."
+        return f"stalled — {when}; {why}.{fix}"
     if verdict is Verdict.DATA_LOSS and result:
         why = (
             f"{variant.changes} drops what the feeder had not written"

@@ -8,7 +8,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from joinstall.observe.verdict import StallEvidence, Verdict
+from joinstall.engine.diagnosis import Diagnosis
+from joinstall.observe.verdict import Verdict
 
 
 class Mode(str, enum.Enum):
@@ -60,40 +61,49 @@ class RunResult:
     python_version: str
     verdict: Verdict
     explanation: str
-    evidence: StallEvidence | None
+    #: The engine's proof of the hang (``stalled``), with py-spy stacks when the spec asked for them.
+    proof: Diagnosis | None
     program_result: dict[str, Any] | None
     timings: Timings
     pids: dict[str, int]
     output: tuple[str, ...]
     stderr: str
     exit_code: int | None
-    diagnosis: dict[str, Any] | None = None
 
     @property
     def proven(self) -> bool:
-        return self.evidence is not None
+        return self.proof is not None
 
     def to_dict(self) -> dict[str, Any]:
-        plain: dict[str, Any] = _plain(dataclasses.asdict(self))
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "proof"}
+        plain: dict[str, Any] = _plain({k: _asdict(v) for k, v in fields.items()})
+        plain["proof"] = self.proof.to_dict() if self.proof else None
         return plain
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunResult:
-        ev = data.get("evidence")
+        proof = data.get("proof")
         return cls(
             spec=RunSpec.from_dict(data["spec"]),
             python_version=data["python_version"],
             verdict=Verdict(data["verdict"]),
             explanation=data["explanation"],
-            evidence=StallEvidence.from_dict(ev) if ev else None,
+            proof=Diagnosis.from_dict(proof) if proof else None,
             program_result=data.get("program_result"),
             timings=Timings(**data["timings"]),
             pids=dict(data["pids"]),
             output=tuple(data["output"]),
             stderr=data["stderr"],
             exit_code=data["exit_code"],
-            diagnosis=data.get("diagnosis"),
         )
+
+
+def _asdict(value: Any) -> Any:
+    return (
+        dataclasses.asdict(value)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type)
+        else value
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -105,3 +115,42 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
+
+
+#: The results-file schema: every writer stamps it in the metadata line, every reader checks it.
+#: 2: one shape per record kind (``RunRecord``, ``SpyRecord``, ``measure.measurements``).
+SCHEMA = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class RunRecord:
+    """A ``run`` line: one RunResult under the key a resumed sweep skips."""
+
+    key: str
+    result: RunResult
+
+    def to_record(self) -> dict[str, Any]:
+        return {"kind": "run", "key": self.key, "result": self.result.to_dict()}
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> RunRecord:
+        return cls(key=str(data["key"]), result=RunResult.from_dict(data["result"]))
+
+
+@dataclasses.dataclass(frozen=True)
+class SpyRecord:
+    """A ``spy`` line: a py-spy diagnosis of a hung tree, as the engine wrote it."""
+
+    key: str
+    diagnosis: Mapping[str, Any]
+
+    def to_record(self) -> dict[str, Any]:
+        return {"kind": "spy", "key": self.key, "diagnosis": dict(self.diagnosis)}
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> SpyRecord:
+        diagnosis = data["diagnosis"]
+        if not isinstance(diagnosis, Mapping):
+            raise TypeError("the diagnosis is not an object")
+        # The key only matters to a writer that resumes; a spy line may come without one.
+        return cls(key=str(data.get("key", "")), diagnosis=diagnosis)

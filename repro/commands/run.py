@@ -40,6 +40,6 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), indent=2))
     else:
         print(f"VERDICT: {result.explanation}")
-        if result.diagnosis and result.diagnosis.get("text"):
-            print(result.diagnosis["text"])
+        if result.proof is not None and spec.spy:
+            print(result.proof.text())
     return int(ExitCode.PROGRAM_FAILED if result.verdict is Verdict.ERROR else ExitCode.OK)

@@ -1,10 +1,11 @@
-"""Diagnose a running Python process tree that joinstall did not start: is join() stalled, and why.
+"""Diagnose a process tree joinstall did not start: is it hung, and why.
 
-Walks the children of --pid, samples them from /proc as `joinstall run` does until a stall is
-proven (or says "not stalled" and exits 2), then dumps every Python process with py-spy, labels
-each thread, and prints the wait-for cycle and the fix; --stacks adds py-spy's full stacks.
-Without py-spy (missing, no ptrace, hung) the verdict and the cycle come from /proc alone, and
-the output says what is missing.
+Samples the tree under --pid from /proc (and every process anywhere that holds an end of its
+pipes) until a hang is proven or --budget seconds pass, then dumps every Python process with
+py-spy and prints the verdict, the wait-for cycle in words and the fix. Verdicts: stalled (a
+proven cycle through a full pipe), deadlocked (a proven cycle without one), blocked (threads
+wait, but something live can still end it), running. Exit 0 when a hang is proven, 1 when
+none is, 2 for bad input. Without py-spy the verdict comes from /proc alone, and says so.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from joinstall import harness
-from joinstall.spy import pyspy, target, text
+from joinstall.engine import api
+from joinstall.errors import ExitCode
+from joinstall.spy import pyspy
 
 NAME = "spy"
 #: An hour: any bound beyond it is a typo (and inf would sample for ever).
@@ -31,13 +33,10 @@ def _positive(value: str) -> float:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--pid", type=int, required=True, help="PID of the Python parent that calls join()")
-    p.add_argument("--json", action="store_true", help="print the whole diagnosis as JSON")
-    p.add_argument(
-        "--stacks",
-        action="store_true",
-        help="also print py-spy's full stack of every thread (the JSON always has them, as stacks_text)",
-    )
+    p.add_argument("--pid", type=int, required=True, help="PID of the root of the tree (the parent)")
+    p.add_argument("--json", action="store_true", help="print the diagnosis as one JSON document")
+    p.add_argument("--stacks", action="store_true", help="also print py-spy's stack of every thread")
+    p.add_argument("--no-stacks", action="store_true", help="do not run py-spy at all (/proc only)")
     p.add_argument(
         "--py-spy",
         dest="pyspy",
@@ -51,16 +50,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="kill a py-spy dump after this many seconds (default %(default)s)",
     )
     p.add_argument(
-        "--window",
-        type=_positive,
-        default=harness.PROOF_WINDOW,
-        help="how long a blocked write must persist to count as proof (default %(default)s s)",
-    )
-    p.add_argument(
         "--budget",
         type=_positive,
-        default=target.SAMPLE_BUDGET,
-        help="sample this long before concluding 'not stalled' (default %(default)s s)",
+        default=api.BUDGET,
+        help="sample this long before concluding that no hang is proven (default %(default)s s)",
     )
     p.add_argument("--native", action="store_true", help="include native (C) frames in the py-spy dumps")
     p.add_argument(
@@ -69,22 +62,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = target.diagnose(
+    result = api.diagnose(
         args.pid,
-        window=args.window,
-        budget=max(args.budget, args.window),
-        binary=args.pyspy,
-        timeout=args.spy_timeout,
+        budget=args.budget,
+        stacks=not args.no_stacks,
+        pyspy_binary=args.pyspy,
+        spy_timeout=args.spy_timeout,
         native=args.native,
         locals_=args.locals_,
     )
     if args.json:
-        print(json.dumps(result, indent=2))
-        return 0
-    print(f"VERDICT: {result['explanation']}")
-    print(result["text"])
-    if args.stacks:
-        print(text.stacks(result))
-    elif result["stacks_text"]:
-        print("STACKS: add --stacks to print py-spy's full stack of every thread")
-    return 0
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(result.text(stacks=args.stacks))
+        if result.stacks and not args.stacks:
+            print("Stacks: add --stacks to print py-spy's stack of every thread")
+    return int(ExitCode.OK if result.proven else ExitCode.NO_HANG)

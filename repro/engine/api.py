@@ -7,10 +7,11 @@ import dataclasses
 import time
 from collections.abc import Collection
 
-from joinstall.engine import words
+from joinstall.engine import snapshot, words
 from joinstall.engine.diagnosis import Diagnosis
 from joinstall.engine.snapshot import Process
 from joinstall.engine.watcher import Watcher
+from joinstall.errors import PlatformError, UsageError
 from joinstall.spy import labels as spylabels
 from joinstall.spy import pyspy, stacks
 
@@ -19,6 +20,30 @@ from joinstall.spy import pyspy, stacks
 INTERVAL = 0.02
 #: Sample this long before concluding that nothing is proven.
 BUDGET = 1.0
+NOT_OURS = (
+    "it is not ours; run as its user or root (in a container add --cap-add=SYS_PTRACE;"
+    " with Yama set kernel.yama.ptrace_scope=0)"
+)
+
+
+def check(pid: int) -> None:
+    """UsageError/PlatformError, in one line, when ``pid`` cannot be diagnosed."""
+    if pid <= 0:
+        raise UsageError(f"the PID must be a positive process id, not {pid}")
+    if not snapshot.available():
+        raise PlatformError("this platform has no Linux /proc; processes cannot be observed here")
+    try:
+        with open(f"{snapshot.PROC}/{pid}/syscall") as f:
+            f.read()
+    except FileNotFoundError:
+        raise UsageError(f"no process with PID {pid}") from None
+    except OSError:  # PermissionError, or EACCES from ptrace_may_access
+        raise UsageError(f"cannot observe PID {pid}: {NOT_OURS}") from None
+    proc = snapshot.process(pid)
+    if proc is None:
+        raise UsageError(f"no process with PID {pid} (it exited)")
+    if proc.threads and all(t.state in "ZX" for t in proc.threads):
+        raise UsageError(f"PID {pid} is a zombie: it has exited and waits for its parent to reap it")
 
 
 def diagnose(
@@ -36,8 +61,10 @@ def diagnose(
     """Watch the tree under ``pid`` until a hang is proven or ``budget`` seconds pass.
 
     Returns the proof (``stalled``/``deadlocked``) or the latest view (``blocked``/``running``),
-    with py-spy stacks of every Python process of the tree when ``stacks`` is true.
+    with py-spy stacks of every Python process of the tree when ``stacks`` is true. Raises
+    UsageError when the PID does not exist, is a zombie, or may not be observed.
     """
+    check(pid)
     watcher = Watcher(pid, ignore_tids=ignore_tids)
     deadline = time.monotonic() + budget
     found = watcher.step()

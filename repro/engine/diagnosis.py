@@ -89,6 +89,8 @@ class Diagnosis:
     stacks: Mapping[str, str] = dataclasses.field(default_factory=dict)
     #: Why stacks are missing for some processes, with the fix.
     missing: tuple[str, ...] = ()
+    #: ``stalled``: the full pipe on the cycle (its fill and capacity).
+    full_pipe: PipeInfo | None = None
     #: The engine's state behind this result (snapshot and analysis), for ``capture_stacks``.
     context: Any = dataclasses.field(default=None, compare=False, repr=False)
 
@@ -102,6 +104,9 @@ class Diagnosis:
         out["threads"] = [dataclasses.asdict(t) for t in self.threads]
         out["pipes"] = [dataclasses.asdict(p) for p in self.pipes]
         out["stacks"] = dict(self.stacks)
+        out["full_pipe"] = dataclasses.asdict(self.full_pipe) if self.full_pipe else None
+        # The rendered report too, so that a reader of the JSON needs no joinstall to show it.
+        out["text"] = self.text()
         for key in ("cycle", "behind", "stuck_pids", "missing"):
             out[key] = list(out[key])
         return {"schema": SCHEMA, "kind": "diagnosis", **out}
@@ -115,6 +120,7 @@ class Diagnosis:
         kw["verdict"] = Verdict(data["verdict"])
         kw["threads"] = tuple(ThreadInfo(**t) for t in data["threads"])
         kw["pipes"] = tuple(PipeInfo(**p) for p in data["pipes"])
+        kw["full_pipe"] = PipeInfo(**data["full_pipe"]) if data.get("full_pipe") else None
         for key in ("cycle", "behind", "stuck_pids", "missing"):
             kw[key] = tuple(data[key])
         return cls(**kw)

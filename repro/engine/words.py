@@ -237,7 +237,9 @@ def describe(
     pipes = tuple(PipeInfo(p.inode, p.fill, p.capacity) for p in snap.pipes)
     stuck_pids = tuple(sorted({t[0] for t in knot.stuck})) if proven else ()
     rows = thread_rows(n, snap, knot, labels)
+    writer = next((knot.waits[t] for t in knot.cycle if knot.waits[t].kind is Kind.PIPE_WRITE), None)
+    full = next((p for p in pipes if writer and p.inode == writer.pipe), None) if proven else None
     return Diagnosis(
         verdict, root, summary, cycle, behind, breaker, until, fix, rows, pipes, stuck_pids,
-        samples, round(seconds, 4), context=(snap, knot),
+        samples, round(seconds, 4), full_pipe=full, context=(snap, knot),
     )  # fmt: skip

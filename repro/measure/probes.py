@@ -77,8 +77,8 @@ def _stalled(result: RunResult, mode: Mode) -> bool:
 
 
 def _observed_capacity(result: RunResult) -> int | None:
-    if result.evidence is not None:
-        return result.evidence.capacity
+    if result.proof is not None and result.proof.full_pipe is not None:
+        return result.proof.full_pipe.capacity
     cap = (result.program_result or {}).get("pipe_capacity")
     return int(cap) if cap is not None else None
 

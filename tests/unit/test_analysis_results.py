@@ -15,13 +15,22 @@ import pytest
 from joinstall.analysis import outcomes, registry, report, results
 from joinstall.analysis.records import Results
 from joinstall.analysis.series import timeouts
+from joinstall.engine.diagnosis import Diagnosis, PipeInfo
+from joinstall.engine.diagnosis import Verdict as Hang
 from joinstall.errors import ResultsError
-from joinstall.observe.verdict import Holder, StallEvidence, Verdict
-from joinstall.records import Mode, RunResult, RunSpec, Timings
+from joinstall.observe.verdict import Verdict
+from joinstall.records import SCHEMA, Mode, RunResult, RunSpec, Timings
 from joinstall.spy import stacks as spy_stacks
 from joinstall.variants import FIX_ADVICE
 
-META = {"kind": "meta", "schema": 1, "pipe_capacity": 65536, "page_size": 4096, "created": "t", "config": {}}
+META = {
+    "kind": "meta",
+    "schema": SCHEMA,
+    "pipe_capacity": 65536,
+    "page_size": 4096,
+    "created": "t",
+    "config": {},
+}
 #: py-spy dumps recorded from a real hung tree (buggy, 1 MiB, CPython 3.11, fork).
 SPY_RECORDING = Path(__file__).parent.parent / "fixtures" / "spy" / "py311_fork_buggy.json"
 #: The engine's words for that tree's cycle, as ``joinstall.spy`` writes them into ``cycle_text``.
@@ -33,18 +42,19 @@ CYCLE = (
 )
 
 
-def evidence(capacity: int = 65536) -> StallEvidence:
-    return StallEvidence(
-        writer_pid=11, writer_tid=12, syscall="write", wchan="anon_pipe_write", requested_bytes=65533,
-        pipe_inode=99, fill=61444, capacity=capacity, window_s=0.02, samples=3,
-        readers=(Holder(10, "python", 3, ("main thread in poll",)),),
-        writers=(Holder(11, "python", 4, ("thread 12 in write",)),),
+def proof(capacity: int = 65536, stacks: Mapping[str, str] | None = None) -> Diagnosis:
+    """The engine's proof of a stall, as a run record carries it."""
+    pipe = PipeInfo(99, 61444, capacity)
+    return Diagnosis(
+        verdict=Hang.STALLED, root=10, summary="3 thread(s) in 2 process(es) wait for each other",
+        cycle=(CYCLE,), behind=(), breaker="", until=2.0, fix=FIX_ADVICE, threads=(), pipes=(pipe,),
+        stuck_pids=(10, 11), samples=2, seconds=0.03, stacks=dict(stacks or {}), full_pipe=pipe,
     )  # fmt: skip
 
 
 def run_result(
     variant: str = "buggy", size: int = 65515, verdict: Verdict = Verdict.STALLED, mode: Mode = Mode.FAST,
-    join_s: float | None = None, puts: int = 1, diagnosis: dict[str, Any] | None = None,
+    join_s: float | None = None, puts: int = 1, stacks: Mapping[str, str] | None = None,
 ) -> RunResult:  # fmt: skip
     fast_stall = verdict is Verdict.STALLED and mode is Mode.FAST
     return RunResult(
@@ -52,14 +62,13 @@ def run_result(
         python_version="3.11.7",
         verdict=verdict,
         explanation="...",
-        evidence=evidence() if verdict is Verdict.STALLED else None,
+        proof=proof(stacks=stacks) if verdict is Verdict.STALLED else None,
         program_result=None if fast_stall else {"pipe_capacity": 65536, "join_seconds": join_s},
         timings=Timings(0.08, 0.09, None if fast_stall else join_s, 2.0 if fast_stall else None),
         pids={"parent": 10, "child": 11},
         output=(),
         stderr="",
         exit_code=None if fast_stall else 0,
-        diagnosis=diagnosis,
     )
 
 
@@ -120,7 +129,9 @@ def test_every_record_kind_is_loaded_and_unknown_kinds_are_skipped(tmp_path: Pat
     diagnosis = recorded_diagnosis()
     spy = {"kind": "spy", "diagnosis": diagnosis}
     multi = {"kind": "multiput", "variant": "fixed", "message_size": 2100, "capacity": 65536, "agree": True,
-             "measured_puts": None, "predicted_puts": None, "puts_tried": [1, 8, 32]}  # fmt: skip
+             "measured_puts": None, "predicted_puts": None, "exact": True, "probes": 3, "seconds": 0.3,
+             "python": "/usr/bin/python3", "python_version": "3.11.7", "start_method": None, "pipe_size": 0,
+             "puts_tried": [1, 8, 32]}  # fmt: skip
     recs = [threshold_line(), {**threshold_line(), "kind": "matrix"}, multi, spy, {"kind": "someday", "x": 1}]
     loaded = results.load([write(tmp_path / "r.jsonl", recs)])
     assert loaded.thresholds[0].measured == 65514 and loaded.thresholds[0].agree
@@ -135,14 +146,19 @@ def test_every_record_kind_is_loaded_and_unknown_kinds_are_skipped(tmp_path: Pat
     assert not loaded.empty
 
 
-def test_optional_fields_may_be_missing(tmp_path: Path) -> None:
-    bare = {"kind": "threshold", "capacity": 4096, "measured": 4074, "predicted": 4070}
-    loaded = results.load(
-        [write(tmp_path / "r.jsonl", [bare, {"kind": "multiput", "message_size": 1, "capacity": 2}])]
-    )
-    t = loaded.thresholds[0]
-    assert (t.puts, t.start_method, t.probes, t.agree) == (1, "default", None, False)
-    assert loaded.multiputs[0].agree is None and loaded.multiputs[0].variant == "buggy"
+@pytest.mark.parametrize("kind", ["threshold", "multiput"])
+def test_a_record_without_its_fields_is_refused_not_guessed(tmp_path: Path, kind: str) -> None:
+    # One shape per kind: the reader uses the writers' own dataclass, with no fallbacks.
+    bare = {"kind": kind, "capacity": 4096, "measured": 4074, "predicted": 4070, "message_size": 1}
+    with pytest.raises(ResultsError, match=rf"r\.jsonl:2: a malformed {kind} record \(a {kind} record without"):
+        results.load([write(tmp_path / "r.jsonl", [bare])])
+
+
+def test_a_file_of_an_older_schema_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps({**META, "schema": SCHEMA - 1, "tool_version": "0.0.9"}) + "\n")
+    with pytest.raises(ResultsError, match=f"written by joinstall 0.0.9 in results schema {SCHEMA - 1}"):
+        results.load([path])
 
 
 def test_several_files_are_pooled_in_order(tmp_path: Path) -> None:
@@ -180,7 +196,7 @@ def test_bad_files_are_one_line_results_errors(tmp_path: Path, content: str | No
 
 
 def test_a_malformed_record_names_its_file_and_line(tmp_path: Path) -> None:
-    path = write(tmp_path / "r.jsonl", [threshold_line(), {"kind": "run", "result": {"verdict": "ok"}}])
+    path = write(tmp_path / "r.jsonl", [threshold_line(), {"kind": "run", "key": "k", "result": {"verdict": "ok"}}])
     with pytest.raises(ResultsError, match=r"r\.jsonl:3: a malformed run record \(field 'spec'\)"):
         results.load([path])
 
@@ -210,8 +226,15 @@ def test_no_files_at_all_is_an_error() -> None:
 # --- variants by outcome --------------------------------------------------------------------
 
 
-def records(tmp_path: Path, *runs: RunResult, thresholds: tuple[dict[str, Any], ...] = ()) -> Results:
-    return results.load([write(tmp_path / "r.jsonl", [*map(run_line, runs), *thresholds])])
+def records(
+    tmp_path: Path,
+    *runs: RunResult,
+    thresholds: tuple[dict[str, Any], ...] = (),
+    spy: dict[str, Any] | None = None,
+) -> Results:
+    """Results of these runs; ``spy``: a diagnosis of the older, untyped shape, as a spy record."""
+    extra = [{"kind": "spy", "diagnosis": spy}] if spy else []
+    return results.load([write(tmp_path / "r.jsonl", [*map(run_line, runs), *thresholds, *extra])])
 
 
 def test_outcomes_count_verdicts_and_check_them_against_the_measured_threshold(tmp_path: Path) -> None:
@@ -291,9 +314,24 @@ def test_the_report_says_when_there_is_no_py_spy_diagnosis(tmp_path: Path) -> No
     assert "| buggy | bug |" in text
 
 
-def test_the_report_shows_the_engines_cycle_text_and_stacks(tmp_path: Path) -> None:
+def test_the_report_shows_the_proof_a_run_carries_with_its_stacks(tmp_path: Path) -> None:
+    stacks = recorded_diagnosis()["stacks_text"]
+    run = run_result(stacks=stacks)
+    assert run.proof is not None
+    text = report.render(records(tmp_path, run), {}, None, [])
+    assert f"**The cycle:** {CYCLE}" in text
+    assert f"```text\n{run.proof.text()}\n```" in text
+    assert "QueueFeederThread (tid 19029" in text and "Queue._feed (" in text
+
+
+def test_a_proof_without_stacks_makes_no_report_section(tmp_path: Path) -> None:
+    text = report.render(records(tmp_path, run_result()), {}, None, [])
+    assert "No py-spy diagnosis in these results" in text
+
+
+def test_the_report_shows_an_older_diagnosis_cycle_text_and_stacks(tmp_path: Path) -> None:
     diagnosis = recorded_diagnosis()
-    text = report.render(records(tmp_path, run_result(diagnosis=diagnosis)), {}, None, [])
+    text = report.render(records(tmp_path, run_result(), spy=diagnosis), {}, None, [])
     assert f"**The cycle:** {CYCLE}" in text
     assert f"```text\n{diagnosis['text']}\n```" in text
     for pid, stacks in diagnosis["stacks_text"].items():
@@ -305,9 +343,9 @@ def test_the_report_shows_the_engines_cycle_text_and_stacks(tmp_path: Path) -> N
 def test_an_older_diagnosis_without_stacks_text_gets_the_same_stacks_from_the_raw_json(
     tmp_path: Path,
 ) -> None:
-    newer = report.render(records(tmp_path, run_result(diagnosis=recorded_diagnosis())), {}, None, [])
+    newer = report.render(records(tmp_path, run_result(), spy=recorded_diagnosis()), {}, None, [])
     older = report.render(
-        records(tmp_path, run_result(diagnosis=recorded_diagnosis(stacks_text=False))), {}, None, []
+        records(tmp_path, run_result(), spy=recorded_diagnosis(stacks_text=False)), {}, None, []
     )
     assert older == newer
 
@@ -316,7 +354,7 @@ def test_stored_stacks_text_is_shown_as_stored_not_rendered_again(tmp_path: Path
     diagnosis = recorded_diagnosis()
     parent_only = diagnosis["stacks_text"]["19012"]
     text = report.render(
-        records(tmp_path, run_result(diagnosis={**diagnosis, "stacks_text": parent_only})), {}, None, []
+        records(tmp_path, run_result(), spy={**diagnosis, "stacks_text": parent_only}), {}, None, []
     )
     assert f"```text\n{parent_only}\n```" in text
     # The child's raw JSON is in the record, but the stored text is what the report shows.
@@ -325,7 +363,7 @@ def test_stored_stacks_text_is_shown_as_stored_not_rendered_again(tmp_path: Path
 
 def test_stacks_that_are_not_a_py_spy_dump_are_shown_as_they_are(tmp_path: Path) -> None:
     diagnosis = {**recorded_diagnosis(stacks_text=False), "stacks": {"10": "Thread 10 (idle): MainThread\n"}}
-    text = report.render(records(tmp_path, run_result(diagnosis=diagnosis)), {}, None, [])
+    text = report.render(records(tmp_path, run_result(), spy=diagnosis), {}, None, [])
     assert "process 10:\nThread 10 (idle): MainThread\n```" in text
 
 
@@ -333,3 +371,29 @@ def test_the_headline_quotes_the_measured_threshold_at_the_default_capacity(tmp_
     loaded = records(tmp_path, run_result(), thresholds=(threshold_line(4096, 4074, 4074), threshold_line()))
     text = report.render(loaded, {}, None, [])
     assert "up to 65,514 payload bytes passes and 65,515 bytes stall" in text
+
+
+def test_the_report_opens_with_the_bug_the_measured_threshold_and_the_fix(tmp_path: Path) -> None:
+    loaded = records(tmp_path, run_result(), thresholds=(threshold_line(),))
+    lines = report.render(loaded, {}, None, []).splitlines()
+    assert lines[0] == "# joinstall report"
+    assert lines[2].startswith("**The bug:** the parent calls `join(T)` before `get()`")
+    assert lines[3].startswith("**Measured:**") and "up to 65,514 payload bytes passes" in lines[3]
+    assert lines[4] == f"**The fix:** {FIX_ADVICE}."
+
+
+def test_files_from_one_machine_are_one_results_line(tmp_path: Path) -> None:
+    meta = {**META, "tool_version": "1.0", "system": "Linux", "kernel": "6.1"}
+    paths = [write(tmp_path / f"r{n}.jsonl", [threshold_line()], meta) for n in range(6)]
+    text = report.render(results.load(paths), {}, None, [])
+    assert text.count("joinstall 1.0 on Linux 6.1") == 1
+    assert "`r0.jsonl`, `r1.jsonl`, `r2.jsonl`, `r3.jsonl`, `r4.jsonl`, `r5.jsonl`: joinstall 1.0" in text
+
+
+def test_results_from_another_tool_version_are_warned_about(tmp_path: Path) -> None:
+    from joinstall import __version__
+
+    ours = write(tmp_path / "ours.jsonl", [threshold_line()], {**META, "tool_version": __version__})
+    old = write(tmp_path / "old.jsonl", [threshold_line()], {**META, "tool_version": "0.0.1"})
+    notes = report.version_notes(results.load([ours, old]))
+    assert len(notes) == 1 and "old.jsonl was written by joinstall 0.0.1" in notes[0]

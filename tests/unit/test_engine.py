@@ -1,0 +1,218 @@
+"""The verdict as a pure function of snapshots: real recordings, and the cases they cannot show.
+
+The recordings (``tests/fixtures/snapshots``, made by ``record.py`` there) are consecutive real
+samples of programs from ``tests/engine_corpus``. A pair of samples with nothing moved proves a
+hang only for the hung programs; the live ones must never come out proven from any pair.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from joinstall.engine import graph, waits, words
+from joinstall.engine.diagnosis import Diagnosis, Verdict
+from joinstall.engine.snapshot import Fd, Process, Snapshot, Thread
+from joinstall.engine.waits import Kind
+from joinstall.engine.watcher import moved
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "snapshots"
+HUNG = {
+    "seed_join_fork": Verdict.STALLED,
+    "seed_join_timeout_spawn": Verdict.STALLED,
+    "thread_pipe": Verdict.STALLED,
+    "writer_writer": Verdict.STALLED,
+    "pool_queue_fork": Verdict.STALLED,
+    "lock_order": Verdict.DEADLOCKED,
+}
+LIVE = ["sleepy_reader_fork", "drain_thread_forkserver", "busy_reader_fork"]
+
+
+def recording(name: str) -> tuple[int, list[Snapshot]]:
+    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
+    return data["root"], [Snapshot.from_dict(s) for s in data["snapshots"]]
+
+
+def verdict_of(root: int, before: Snapshot, after: Snapshot) -> Diagnosis:
+    """What the watcher concludes from two consecutive samples (less the outside scan)."""
+    knot = graph.analyse(waits.waits(after), live=moved(before, after))
+    return words.describe(after, knot, root, proven=bool(knot.stuck), samples=2, seconds=0.02)
+
+
+@pytest.mark.parametrize("name", sorted(HUNG))
+def test_a_recorded_hang_is_proven_from_any_two_samples(name: str) -> None:
+    root, snaps = recording(name)
+    for before, after in zip(snaps, snaps[1:], strict=False):
+        d = verdict_of(root, before, after)
+        assert d.verdict is HUNG[name], d.text()
+        assert d.cycle and d.fix and root in d.stuck_pids
+
+
+@pytest.mark.parametrize("name", LIVE)
+def test_a_recorded_live_program_is_never_proven(name: str) -> None:
+    root, snaps = recording(name)
+    for before, after in zip(snaps, snaps[1:], strict=False):
+        d = verdict_of(root, before, after)
+        assert not d.proven, d.text()
+        assert d.verdict is Verdict.BLOCKED and "live, not hung" in d.breaker
+
+
+def test_the_seed_is_told_as_a_person_would_tell_it() -> None:
+    root, snaps = recording("seed_join_fork")
+    d = verdict_of(root, snaps[0], snaps[1])
+    first, second, third = d.cycle
+    assert "is blocked writing 1,000,009 bytes into pipe:" in first
+    assert f"the main thread of parent {root} waits in wait4(" in second
+    assert "waits on a lock or a thread join" in third
+    assert d.until is None and "for ever" in d.summary
+    assert d.fix == words.FIX_QUEUE
+    assert d.full_pipe is not None and d.full_pipe.capacity == 65536
+
+
+def test_a_join_with_a_timeout_is_stuck_until_that_timeout() -> None:
+    root, snaps = recording("seed_join_timeout_spawn")
+    d = verdict_of(root, snaps[0], snaps[1])
+    assert d.until is not None and 1.0 <= d.until <= 60
+    assert "until its timeout ends" in d.summary
+
+
+def test_fixes_follow_the_family() -> None:
+    expected = {
+        "thread_pipe": words.FIX_THREAD,
+        "writer_writer": words.FIX_BOTH_WAYS,
+        "lock_order": words.FIX_LOCKS,
+    }
+    for name, fix in expected.items():
+        root, snaps = recording(name)
+        assert verdict_of(root, snaps[0], snaps[1]).fix == fix, name
+
+
+def test_a_thread_that_moved_between_samples_reopens_the_cycle() -> None:
+    """The non-atomic snapshot: the second sample shows the same waits, but a counter moved."""
+    root, snaps = recording("seed_join_fork")
+    before, after = snaps[0], snaps[1]
+    parent = after.proc(root)
+    assert parent is not None
+    woke = dataclasses.replace(parent.threads[0], switches=parent.threads[0].switches + 1)
+    changed = dataclasses.replace(parent, threads=(woke, *parent.threads[1:]))
+    after = dataclasses.replace(after, procs=tuple(changed if p.pid == root else p for p in after.procs))
+    d = verdict_of(root, before, after)
+    assert not d.proven and d.verdict is Verdict.BLOCKED
+
+
+def test_every_recorded_diagnosis_round_trips_through_json() -> None:
+    for name in [*HUNG, *LIVE]:
+        root, snaps = recording(name)
+        d = verdict_of(root, snaps[0], snaps[1])
+        back = Diagnosis.from_dict(json.loads(json.dumps(d.to_dict())))
+        assert back == d
+        assert all(len(line) <= 100 for line in d.text().splitlines())
+
+
+# --- hand-built snapshots: the cases recordings cannot show -------------------------------------
+
+
+def thread(tid: int, call: int, args: tuple[int, ...] = (), state: str = "S", **kw: Any) -> Thread:
+    return Thread(tid, "python", state, call, args, "", 1, 1, **kw)
+
+
+def proc(
+    pid: int, ppid: int, threads: tuple[Thread, ...], fds: tuple[Fd, ...] = (), cmd: str = "python"
+) -> Process:
+    return Process(pid, ppid, "python", (cmd,), threads, fds)
+
+
+def pipe_end(fd: int, inode: int, write: bool) -> Fd:
+    return Fd(fd, "pipe", inode, not write, write)
+
+
+def one(snap: Snapshot) -> graph.Knot:
+    return graph.analyse(waits.waits(snap))
+
+
+WRITE, READ, WAIT4, FUTEX, POLL, SLEEP = 1, 0, 61, 202, 7, 230
+
+
+def test_a_writer_whose_reader_sleeps_is_not_stuck() -> None:
+    snap = Snapshot(0.0, (
+        proc(10, 1, (thread(10, SLEEP),), (pipe_end(3, 99, False),)),
+        proc(11, 10, (thread(11, WRITE, (4, 0, 70000)),), (pipe_end(4, 99, True),)),
+    ), ())  # fmt: skip
+    knot = one(snap)
+    assert not knot.stuck
+    assert waits.waits(snap)[(11, 11)].kind is Kind.PIPE_WRITE
+
+
+def test_a_writer_with_no_reader_in_sight_waits_for_the_outside_scan() -> None:
+    # The writer's pipe is read by nobody we can see: the process outside may drain it.
+    snap = Snapshot(0.0, (proc(11, 10, (thread(11, WRITE, (4, 0, 70000)),), (pipe_end(4, 99, True),)),), ())
+    knot = one(snap)
+    assert waits.waits(snap)[(11, 11)].wakers == frozenset()
+    # No holder at all means write() would fail with EPIPE, never block: the empty waker set
+    # only arises from a partial snapshot, which the watcher completes by its outside scan.
+    assert knot.stuck == frozenset({(11, 11)})
+
+
+def test_a_short_timed_wait_is_a_polling_loop_and_a_timed_wait_with_no_waker_a_sleep() -> None:
+    short = thread(10, POLL, (0, 1, 500), fds=((3, 1),), timeout=0.5)
+    lonely = thread(20, FUTEX, (0, 0x89, 0, 1), timeout=30.0)
+    snap = Snapshot(0.0, (
+        proc(10, 1, (short,), (pipe_end(3, 98, False),)),
+        proc(11, 10, (thread(11, WRITE, (4, 0, 70000)),), (pipe_end(4, 98, True), pipe_end(5, 99, False))),
+        proc(20, 1, (lonely,)),
+    ), ())  # fmt: skip
+    w = waits.waits(snap)
+    assert w[(10, 10)].kind is Kind.LIVE and w[(20, 20)].kind is Kind.LIVE
+
+
+def test_a_long_timed_join_holds_the_cycle_until_it_ends() -> None:
+    join = thread(10, POLL, (0, 1, 10_000), fds=((3, 1),), timeout=10.0)
+    snap = Snapshot(0.0, (
+        proc(10, 1, (join,), (pipe_end(3, 98, False), pipe_end(6, 99, False))),
+        proc(11, 10, (thread(11, FUTEX, (0, 0x89, 0, 0)), thread(12, WRITE, (5, 0, 70000))),
+             (pipe_end(4, 98, True), pipe_end(5, 99, True))),
+    ), ())  # fmt: skip
+    knot = one(snap)
+    assert knot.stuck == {(10, 10), (11, 11), (11, 12)} and not knot.forever
+    assert knot.release == 10.0 and knot.through_pipe
+
+
+def test_a_bystander_thread_is_ignored_but_a_live_sibling_is_not() -> None:
+    snap = Snapshot(0.0, (
+        proc(10, 1, (thread(10, WAIT4, (11,)), thread(13, SLEEP)), (pipe_end(3, 99, False),)),
+        proc(11, 10, (thread(11, FUTEX, (0, 0x89, 0, 0)), thread(12, WRITE, (4, 0, 70000))), (pipe_end(4, 99, True),)),
+    ), ())  # fmt: skip
+    w = waits.waits(snap)
+    assert not graph.analyse(w).stuck
+    assert graph.analyse(w, ignore={(10, 13)}).stuck == {(10, 10), (11, 11), (11, 12)}
+
+
+def test_a_forkserver_writes_a_sentinel_for_its_children() -> None:
+    server = proc(12, 10, (thread(12, POLL, (0, 2, 2**32 - 1), fds=((7, 1),)),), (pipe_end(9, 98, True),),
+                  cmd="from multiprocessing.forkserver import main")  # fmt: skip
+    snap = Snapshot(0.0, (
+        proc(10, 1, (thread(10, POLL, (0, 1, 2**32 - 1), fds=((3, 1),)),), (pipe_end(3, 98, False), pipe_end(6, 99, False))),
+        server,
+        proc(11, 12, (thread(11, FUTEX, (0, 0x89, 0, 0)), thread(13, WRITE, (5, 0, 70000))), (pipe_end(5, 99, True),)),
+    ), ())  # fmt: skip
+    w = waits.waits(snap)
+    assert w[(10, 10)].wakers == {(11, 11), (11, 13)}
+    assert graph.analyse(w).stuck == {(10, 10), (11, 11), (11, 13)}
+
+
+def test_an_event_nobody_can_set_is_deadlocked_alone() -> None:
+    snap = Snapshot(0.0, (proc(10, 1, (thread(10, FUTEX, (0, 0x89, 0, 0)),)),), ())
+    knot = one(snap)
+    assert knot.cycle == ((10, 10),)
+    d = words.describe(snap, knot, 10, proven=True, samples=2, seconds=0.0)
+    assert d.verdict is Verdict.DEADLOCKED and d.fix == words.FIX_NOBODY
+
+
+def test_running_and_zombie_threads() -> None:
+    snap = Snapshot(0.0, (proc(10, 1, (thread(10, -1, state="R"), thread(11, None, state="Z"))),), ())
+    knot = one(snap)
+    d = words.describe(snap, knot, 10, proven=False, samples=1, seconds=0.0)
+    assert d.verdict is Verdict.RUNNING
