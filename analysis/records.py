@@ -1,7 +1,7 @@
 """The typed records a results file holds, as the figures and the report read them.
 
-Only the fields a figure or the report cannot do without are required by the loader
-(``analysis.results``); the rest are optional, so writers may evolve independently.
+A run is flattened into the facts the figures use (``RunRecord``); thresholds and multi-put
+counts are the very records their writers write (``joinstall.measure.measurements``).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from joinstall.measure.measurements import MultiputResult, ThresholdResult
 from joinstall.observe.verdict import Verdict
 
 
@@ -45,40 +46,9 @@ class RunRecord:
         return self.join_s if self.join_s is not None else self.join_would_return_at
 
 
-@dataclasses.dataclass(frozen=True)
-class ThresholdRecord:
-    """The largest single payload that does not stall, measured and predicted (also a matrix cell)."""
-
-    python: str
-    python_version: str
-    start_method: str
-    pipe_size: int
-    capacity: int
-    puts: int
-    #: -1 when even an empty payload stalls; None when the search did not finish.
-    measured: int | None
-    predicted: int | None
-    agree: bool
-    probes: int | None
-    seconds: float | None
-
-
-@dataclasses.dataclass(frozen=True)
-class MultiputRecord:
-    """The smallest number of puts of one message size that stalls, measured and predicted."""
-
-    variant: str
-    message_size: int
-    capacity: int
-    #: None when no number of puts tried stalled (a fix, or too few tried).
-    measured_puts: int | None
-    predicted_puts: int | None
-    #: None when nothing was predicted for this variant.
-    agree: bool | None
-    #: False when ``measured_puts - 1`` was not tried, so the measurement is an upper bound.
-    exact: bool
-    #: The most puts tried (a sweep's map): with no stall, the count is above this.
-    most_tried: int | None = None
+#: Threshold searches and matrix cells, and multi-put counts: the writers' own records.
+ThresholdRecord = ThresholdResult
+MultiputRecord = MultiputResult
 
 
 @dataclasses.dataclass(frozen=True)

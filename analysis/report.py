@@ -6,11 +6,13 @@ a full disk never leaves a half report that looks complete.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from joinstall import __version__
 from joinstall.analysis import diagnosis, figures, sections
 from joinstall.analysis.draw import timeouts as draw_timeouts
 from joinstall.analysis.records import Results
@@ -70,8 +72,13 @@ def _prepare(directory: Path) -> None:
 
 def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        # A write that failed halfway leaves no temporary file behind.
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def _notes(results: Results, timeout_data: timeout_series.TimeoutSeries | None) -> list[str]:
@@ -82,7 +89,18 @@ def _notes(results: Results, timeout_data: timeout_series.TimeoutSeries | None) 
             " cannot show the fix next to the bug; add `--variant fixed` runs to compare"
         )
     notes += [f"{p}: its last line was torn (a crash while writing) and was skipped" for p in results.torn]
+    notes += version_notes(results)
     return notes
+
+
+def version_notes(results: Results) -> list[str]:
+    """A warning for each results file written by another joinstall than this one."""
+    return [
+        f"{path} was written by joinstall {meta.get('tool_version', '?')}, and this report by"
+        f" joinstall {__version__}; measure again with this version if the two disagree"
+        for path, meta in zip(results.sources, results.metas, strict=True)
+        if meta.get("tool_version") != __version__
+    ]
 
 
 def render(

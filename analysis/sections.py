@@ -11,6 +11,7 @@ from joinstall.analysis.series.thresholds import threshold_at
 from joinstall.analysis.series.timeouts import TimeoutSeries
 from joinstall.analysis.units import human_bytes
 from joinstall.observe.verdict import Verdict
+from joinstall.variants import FIX_ADVICE
 
 
 def figure(paths: Mapping[str, Path], name: str, alt: str) -> str:
@@ -24,25 +25,42 @@ def _bytes(value: object) -> str:
     return f"{value:,} B ({human_bytes(value)})" if isinstance(value, int) and value > 0 else "? B"
 
 
+BUG = (
+    "the parent calls `join(T)` before `get()`; once the child's queued message no longer fits"
+    " into the pipe, the child's feeder thread blocks in `write()`, the child waits for it at exit,"
+    " and `join` returns only at its timeout, with the child still alive."
+)
+
+
 def header(results: Results, notes: list[str]) -> str:
-    lines = ["# joinstall report", "", "Results read:"]
+    """The bug, the measured threshold and the fix in three lines; then where the data came from."""
+    said = headline(results) or "no single-message threshold was measured in these results."
+    lines = [
+        "# joinstall report",
+        "",
+        f"**The bug:** {BUG}  ",
+        f"**Measured:** {said}  ",
+        f"**The fix:** {FIX_ADVICE}.",
+        "",
+        "Results read:",
+    ]
+    # Files from one machine and one joinstall are one line, not one block each.
+    groups: dict[str, list[str]] = {}
     for path, meta in zip(results.sources, results.metas, strict=True):
-        interps = ", ".join(f"Python {v}" for v in (meta.get("interpreters") or {}).values()) or "?"
-        lines.append(
-            f"- `{path.name}`: written {meta.get('created', '?')} by joinstall {meta.get('tool_version', '?')}"
-            f" on {meta.get('system', '?')}"
-            f" {meta.get('kernel', '?')}, page size {_bytes(meta.get('page_size'))}, default pipe capacity"
+        interps = ", ".join(f"Python {v}" for v in sorted((meta.get("interpreters") or {}).values())) or "?"
+        where = (
+            f"joinstall {meta.get('tool_version', '?')} on {meta.get('system', '?')} {meta.get('kernel', '?')},"
+            f" page size {_bytes(meta.get('page_size'))}, default pipe capacity"
             f" {_bytes(meta.get('pipe_capacity'))}; {interps}"
         )
+        groups.setdefault(where, []).append(f"`{path.name}`")
+    lines += [f"- {', '.join(names)}: {where}" for where, names in groups.items()]
     lines += [
         "",
         f"{len(results.runs)} runs, {len(results.thresholds)} threshold measurements,"
         f" {len(results.multiputs)} multi-message measurements, {len(results.matrix)} matrix cells,"
         f" {len(results.diagnoses)} py-spy {'diagnosis' if len(results.diagnoses) == 1 else 'diagnoses'}.",
     ]
-    said = headline(results)
-    if said:
-        lines += ["", f"**In short:** {said}"]
     lines += [f"\n**Note:** {n}." for n in notes]
     return "\n".join(lines)
 

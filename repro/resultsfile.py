@@ -22,8 +22,7 @@ from typing import Any
 from joinstall import __version__, interpreters
 from joinstall.errors import ResultsError
 from joinstall.observe import pipes
-
-SCHEMA = 1
+from joinstall.records import SCHEMA
 
 
 def metadata(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -67,8 +66,14 @@ def read(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]], bool]:
                 f"{path}:{number} is not a JSON record; this is not a joinstall results file"
             ) from None
     first = records[0] if records else None
-    if not isinstance(first, dict) or first.get("kind") != "meta" or first.get("schema") != SCHEMA:
+    if not isinstance(first, dict) or first.get("kind") != "meta" or "schema" not in first:
         raise ResultsError(f"{path} has no joinstall metadata line; it is not a joinstall results file")
+    if first["schema"] != SCHEMA:
+        by = first.get("tool_version", "another version")
+        raise ResultsError(
+            f"{path} was written by joinstall {by} in results schema {first['schema']}; this joinstall"
+            f" {__version__} reads schema {SCHEMA}. Measure again into a new file (sweep: --fresh)"
+        )
     return first, records[1:], torn
 
 

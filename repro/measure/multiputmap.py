@@ -11,10 +11,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from joinstall import interpreters, resultsfile, variants
 from joinstall.measure import grid
+from joinstall.measure.measurements import MultiputResult
 from joinstall.measure.search import search
 from joinstall.measure.sweepconfig import SweepConfig, run_key
 from joinstall.measure.sweeppool import Emit, Task, run_checked, run_record
@@ -63,8 +63,8 @@ def _map_task(config: SweepConfig, variant: str, size: int, known: Mapping[str, 
             guess = predicted - 1 if predicted is not None else None
             search(stalls, last_ok, stalled[0], guess)
         version = interpreters.probe(config.python).version  # cached since validate()
-        record = multiput_record(config, variant, size, cells, predicted, version)
-        emit({"kind": "multiput", "key": map_key(variant, size), **record})
+        result = multiput_result(config, variant, size, cells, predicted, version)
+        emit(result.to_record(map_key(variant, size)))
 
     return task
 
@@ -76,14 +76,14 @@ def predicted_puts(config: SweepConfig, variant: str, size: int) -> int | None:
     return pipemodel.predict_puts(config.python, size, config.capacity(variant))
 
 
-def multiput_record(
+def multiput_result(
     config: SweepConfig,
     variant: str,
     message_size: int,
     cells: Mapping[int, tuple[str, float]],
     predicted: int | None,
     python_version: str,
-) -> dict[str, Any]:
+) -> MultiputResult:
     """Measured vs predicted put count for one message size, from (verdict, seconds) per K.
 
     ``measured_puts`` is the smallest K that stalled (None: none of them); it is exact when
@@ -104,21 +104,21 @@ def multiput_record(
     else:
         # Every K run, not only the first that stalled, must fall on the predicted side.
         agree = clean and all((k >= predicted) == (k in stalled) for k in verdicts)
-    return {
-        "variant": variant,
-        "message_size": message_size,
-        "python": config.python,
-        "python_version": python_version,
-        "start_method": config.start_method,
-        "pipe_size": config.pipe_size,
-        "capacity": config.capacity(variant),
-        "mode": config.mode.value,
-        "puts_tried": list(verdicts),
-        "verdicts": {str(k): v for k, v in verdicts.items()},
-        "measured_puts": measured,
-        "exact": measured is not None and (measured == 1 or verdicts.get(measured - 1) == Verdict.OK.value),
-        "predicted_puts": predicted,
-        "agree": agree,
-        "probes": len(verdicts),
-        "seconds": round(sum(sec for _, sec in cells.values()), 4),
-    }
+    return MultiputResult(
+        variant=variant,
+        message_size=message_size,
+        capacity=config.capacity(variant),
+        measured_puts=measured,
+        predicted_puts=predicted,
+        agree=agree,
+        exact=measured is not None and (measured == 1 or verdicts.get(measured - 1) == Verdict.OK.value),
+        probes=len(verdicts),
+        seconds=round(sum(sec for _, sec in cells.values()), 4),
+        python=config.python,
+        python_version=python_version,
+        start_method=config.start_method,
+        pipe_size=config.pipe_size,
+        mode=config.mode.value,
+        search="map",
+        puts_tried=tuple(verdicts),
+    )

@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any
 
 from joinstall import harness, reaper, resultsfile
-from joinstall.records import RunResult, RunSpec
+from joinstall.records import RunRecord, RunResult, RunSpec
 
 #: A unit of work for a pool thread: it hands each record to ``emit`` (the main thread writes
 #: them) and checks ``stop`` before each run it starts.
@@ -28,7 +28,7 @@ class Stopped(Exception):
 
 
 def run_record(key: str, result: RunResult) -> dict[str, Any]:
-    return {"kind": "run", "key": key, "result": result.to_dict()}
+    return RunRecord(key, result).to_record()
 
 
 def run_checked(spec: RunSpec, stop: threading.Event) -> RunResult:

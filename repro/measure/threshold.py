@@ -152,11 +152,13 @@ class MultiputSearch:
                 f" pipe's {t.capacity:,} bytes; the queue's pipe is bigger than the kernel reported"
             )
         return MultiputResult(
+            variant=prober.base.variant,
             message_size=size,
             capacity=t.capacity,
             measured_puts=last_ok + 1,
             predicted_puts=predicted,
             agree=last_ok + 1 == predicted,
+            exact=True,
             probes=len(prober.trace),
             seconds=round(time.monotonic() - start, 4),
             python=t.python,

@@ -216,8 +216,11 @@ def test_thresholds_keep_one_series_per_interpreter_and_start_method() -> None:
 def multiput(size: int, measured: int | None, predicted: int | None, exact: bool = True) -> MultiputRecord:
     agree = None if predicted is None else measured == predicted
     return MultiputRecord(
-        "buggy", size, 65536, measured, predicted, agree, exact, 32 if measured is None else None
-    )
+        variant="buggy", message_size=size, capacity=65536, measured_puts=measured,
+        predicted_puts=predicted, agree=agree, exact=exact, probes=1, seconds=0.1, python="python",
+        python_version="3.11.7", start_method="fork", pipe_size=0,
+        puts_tried=(1, 32) if measured is None else (),
+    )  # fmt: skip
 
 
 def test_multiput_draws_measured_points_the_slot_model_and_the_byte_model() -> None:

@@ -14,10 +14,12 @@ COMPOSITION = {"repro/commands/demo.py", "repro/commands/report.py"}
 #: The name is a module or subpackage of ``joinstall`` (``analysis`` is ``joinstall.analysis``).
 LAYERS = (
     {"__init__", "errors", "programs"},
-    {"observe", "model", "interpreters", "lint"},
+    {"observe", "model", "interpreters", "lint", "engine"},
     {"records", "variants", "reaper"},
-    {"resultsfile", "spy", "engine"},
-    {"harness", "options"},
+    {"resultsfile", "spy"},
+    # The engine's entry point (and the package, which re-exports it) runs py-spy: it sits
+    # above spy/; the rest of the engine (snapshot, graph, diagnosis) sits low.
+    {"harness", "options", "engine.api", "engine.__init__"},
     {"measure", "plugin"},
     {"demo"},
     {"analysis"},
@@ -53,7 +55,14 @@ def engine() -> list[Path]:
 def unit(path: Path) -> str:
     """The layer name of a file: ``repro/measure/grid.py`` -> ``measure``."""
     rel = path.relative_to(ROOT).with_suffix("").parts
-    return "analysis" if rel[0] == "analysis" else rel[1]
+    if rel[0] == "analysis":
+        return "analysis"
+    dotted = ".".join(rel[1:3])
+    return dotted if _known(dotted) else rel[1]
+
+
+def _known(name: str) -> bool:
+    return any(name in layer for layer in LAYERS)
 
 
 def target(name: str) -> str | None:
@@ -63,9 +72,11 @@ def target(name: str) -> str | None:
         return None
     if len(parts) == 1:
         return "__init__"
-    found = parts[1] in {u for layer in LAYERS for u in layer}
+    dotted = ".".join(parts[1:3])
+    if _known(dotted):
+        return dotted
     # `from joinstall import __version__`: a name defined in the package's __init__.
-    return parts[1] if found else "__init__"
+    return parts[1] if _known(parts[1]) else "__init__"
 
 
 def rank(name: str) -> int:

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from joinstall.commands import sweep as command
 from joinstall.errors import UsageError
 from joinstall.measure import grid, sweepsummary
-from joinstall.measure.multiputmap import multiput_record
+from joinstall.measure.measurements import MultiputResult
+from joinstall.measure.multiputmap import multiput_result
 from joinstall.measure.sweepconfig import SweepConfig
 from joinstall.model import pipemodel
 from joinstall.observe import pipes
@@ -142,52 +143,52 @@ def _cells(**verdicts: str) -> dict[int, tuple[str, float]]:
     return {int(k[1:]): (v, 0.1) for k, v in verdicts.items()}
 
 
-def test_multiput_record_takes_the_first_stalled_count_and_compares_with_the_model() -> None:
+def test_multiput_result_takes_the_first_stalled_count_and_compares_with_the_model() -> None:
     config = SweepConfig(sizes=(2100,), variants=("buggy",), puts=(1, 64), python=sys.executable)
     # 17 puts of 2,100 bytes stall at 64 KiB (by page slots: 35 KiB of bytes would fit).
     predicted = pipemodel.predict_puts(sys.executable, 2100, 65536)
     assert predicted == 17
     cells = _cells(k1="ok", k16="ok", k17="stalled", k64="stalled")
-    rec = multiput_record(config, "buggy", 2100, cells, predicted, "3.x")
-    assert rec["measured_puts"] == 17 and rec["exact"] and rec["agree"] is True
-    assert rec["puts_tried"] == [1, 16, 17, 64] and rec["verdicts"]["17"] == "stalled"
-    assert rec["probes"] == 4 and rec["seconds"] == pytest.approx(0.4)
-    assert json.loads(json.dumps(rec)) == rec
+    rec = multiput_result(config, "buggy", 2100, cells, predicted, "3.x")
+    assert rec.measured_puts == 17 and rec.exact and rec.agree is True
+    assert rec.puts_tried == (1, 16, 17, 64) and rec.most_tried == 64
+    assert rec.probes == 4 and rec.seconds == pytest.approx(0.4)
+    assert MultiputResult.from_record(json.loads(json.dumps(rec.to_record()))) == rec
 
 
-def test_multiput_record_disagrees_when_any_count_falls_on_the_wrong_side() -> None:
+def test_multiput_result_disagrees_when_any_count_falls_on_the_wrong_side() -> None:
     config = SweepConfig(sizes=(2100,), variants=("buggy",), puts=(1, 64), python=sys.executable)
-    early = multiput_record(config, "buggy", 2100, _cells(k15="ok", k16="stalled"), 17, "3.x")
-    assert early["measured_puts"] == 16 and early["agree"] is False
+    early = multiput_result(config, "buggy", 2100, _cells(k15="ok", k16="stalled"), 17, "3.x")
+    assert early.measured_puts == 16 and early.agree is False
     # A stall that went away again at more puts is no agreement either.
-    bumpy = multiput_record(config, "buggy", 2100, _cells(k16="ok", k17="stalled", k64="ok"), 17, "3.x")
-    assert bumpy["agree"] is False
-    broken = multiput_record(config, "buggy", 2100, _cells(k16="error", k17="stalled"), 17, "3.x")
-    assert broken["agree"] is False
-    sparse = multiput_record(config, "buggy", 2100, _cells(k10="ok", k20="stalled"), 17, "3.x")
-    assert sparse["measured_puts"] == 20 and not sparse["exact"]
+    bumpy = multiput_result(config, "buggy", 2100, _cells(k16="ok", k17="stalled", k64="ok"), 17, "3.x")
+    assert bumpy.agree is False
+    broken = multiput_result(config, "buggy", 2100, _cells(k16="error", k17="stalled"), 17, "3.x")
+    assert broken.agree is False
+    sparse = multiput_result(config, "buggy", 2100, _cells(k10="ok", k20="stalled"), 17, "3.x")
+    assert sparse.measured_puts == 20 and not sparse.exact
 
 
-def test_multiput_record_beyond_the_counts_tried_has_no_measured_count_and_no_verdict() -> None:
+def test_multiput_result_beyond_the_counts_tried_has_no_measured_count_and_no_verdict() -> None:
     config = SweepConfig(sizes=(1000,), variants=("buggy",), puts=(1, 64), python=sys.executable)
-    rec = multiput_record(config, "buggy", 1000, _cells(k1="ok", k64="ok"), 65, "3.x")
+    rec = multiput_result(config, "buggy", 1000, _cells(k1="ok", k64="ok"), 65, "3.x")
     # Nothing stalled and nothing ran where the model says it would: unknown, not agreement.
-    assert rec["measured_puts"] is None and rec["agree"] is None and not rec["exact"]
-    text = sweepsummary.multiput_text({**rec})
+    assert rec.measured_puts is None and rec.agree is None and not rec.exact
+    text = sweepsummary.multiput_text(rec.to_record())
     assert "no stall up to 64 puts, predicted 65 (unknown: no count tried reaches the prediction)" in text
     # A count at or above the prediction that did not stall is a disagreement, measured.
-    missed = multiput_record(config, "buggy", 1000, _cells(k1="ok", k65="ok"), 65, "3.x")
-    assert missed["measured_puts"] is None and missed["agree"] is False
+    missed = multiput_result(config, "buggy", 1000, _cells(k1="ok", k65="ok"), 65, "3.x")
+    assert missed.measured_puts is None and missed.agree is False
     # An error among the counts is no agreement either, known or not.
-    broken = multiput_record(config, "buggy", 1000, _cells(k1="error"), 65, "3.x")
-    assert broken["agree"] is False
+    broken = multiput_result(config, "buggy", 1000, _cells(k1="error"), 65, "3.x")
+    assert broken.agree is False
 
 
-def test_multiput_record_for_a_fix_expects_no_stall() -> None:
+def test_multiput_result_for_a_fix_expects_no_stall() -> None:
     config = SweepConfig(sizes=(2100,), variants=("fixed",), puts=(1, 40))
-    rec = multiput_record(config, "fixed", 2100, _cells(k1="ok", k40="ok"), None, "3.x")
-    assert rec["predicted_puts"] is None and rec["measured_puts"] is None and rec["agree"] is True
-    assert multiput_record(config, "fixed", 2100, _cells(k40="stalled"), None, "3.x")["agree"] is False
+    rec = multiput_result(config, "fixed", 2100, _cells(k1="ok", k40="ok"), None, "3.x")
+    assert rec.predicted_puts is None and rec.measured_puts is None and rec.agree is True
+    assert multiput_result(config, "fixed", 2100, _cells(k40="stalled"), None, "3.x").agree is False
 
 
 def test_summary_lines_say_where_the_stall_began_and_that_a_tail_was_repaired() -> None:
@@ -223,3 +224,17 @@ def test_dense_centres_are_the_predicted_thresholds_of_the_modelled_pipes() -> N
     assert grid.centres(sys.executable, 8192, ["buggy", "fixed"]) == [
         pipemodel.predict_threshold(sys.executable, 8192)
     ]
+
+
+def test_both_multiput_writers_write_one_shape() -> None:
+    """The sweep's map and `threshold --message-size` write the same record kind the same way."""
+    config = SweepConfig(sizes=(2100,), variants=("buggy",), puts=(1, 64), python=sys.executable)
+    from_map = multiput_result(config, "buggy", 2100, _cells(k16="ok", k17="stalled"), 17, "3.x")
+    from_search = MultiputResult(
+        variant="buggy", message_size=2100, capacity=65536, measured_puts=17, predicted_puts=17,
+        agree=True, exact=True, probes=2, seconds=0.2, python=sys.executable, python_version="3.x",
+        start_method=None, pipe_size=0,
+    )  # fmt: skip
+    assert set(from_map.to_record()) == set(from_search.to_record())
+    for result in (from_map, from_search):
+        assert MultiputResult.from_record(json.loads(json.dumps(result.to_record()))) == result
