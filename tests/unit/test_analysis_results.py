@@ -150,7 +150,9 @@ def test_every_record_kind_is_loaded_and_unknown_kinds_are_skipped(tmp_path: Pat
 def test_a_record_without_its_fields_is_refused_not_guessed(tmp_path: Path, kind: str) -> None:
     # One shape per kind: the reader uses the writers' own dataclass, with no fallbacks.
     bare = {"kind": kind, "capacity": 4096, "measured": 4074, "predicted": 4070, "message_size": 1}
-    with pytest.raises(ResultsError, match=rf"r\.jsonl:2: a malformed {kind} record \(a {kind} record without"):
+    with pytest.raises(
+        ResultsError, match=rf"r\.jsonl:2: a malformed {kind} record \(a {kind} record without"
+    ):
         results.load([write(tmp_path / "r.jsonl", [bare])])
 
 
@@ -196,7 +198,9 @@ def test_bad_files_are_one_line_results_errors(tmp_path: Path, content: str | No
 
 
 def test_a_malformed_record_names_its_file_and_line(tmp_path: Path) -> None:
-    path = write(tmp_path / "r.jsonl", [threshold_line(), {"kind": "run", "key": "k", "result": {"verdict": "ok"}}])
+    path = write(
+        tmp_path / "r.jsonl", [threshold_line(), {"kind": "run", "key": "k", "result": {"verdict": "ok"}}]
+    )
     with pytest.raises(ResultsError, match=r"r\.jsonl:3: a malformed run record \(field 'spec'\)"):
         results.load([path])
 
