@@ -40,6 +40,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for note in written.notes:
         print(f"joinstall report: note: {note}")
-    figures = ", ".join(p.name for p in written.figures.values()) or "no figures"
-    print(f"wrote {written.path} ({figures}, each also as SVG)")
+    names = ", ".join(p.name for p in written.figures.values()) or "no figures"
+    print(f"wrote {written.path} ({names}, each also as SVG)")
     return 0

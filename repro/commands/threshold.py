@@ -57,7 +57,8 @@ def _progress(probe: Probe) -> None:
     print(f"  probe {what}: {'stalled' if probe.stalled else 'ok'} ({probe.seconds:.2f} s)", flush=True)
 
 
-def _status(agree: bool) -> str:
+def _status(agree: bool | None) -> str:
+    # A search always measures its count, so None (cannot tell) only comes from a sweep's map.
     return "agree      " if agree else "DIFFER     "
 
 
