@@ -1,0 +1,99 @@
+"""The plugin's options, read in one place: the command line first, then the ini file.
+
+A test's ``joinstall`` marker turns watching on for that test (or off, with ``enabled=False``)
+and may set its own interval and stacks. A bad value names where it came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+
+#: Seconds between two samples of a test's process tree. A proof needs two samples that agree,
+#: so a hang fails its test within a few intervals; each sample costs about a millisecond.
+INTERVAL = 0.05
+#: More than this between samples is a typo: a hang would go unreported for minutes.
+MAX_INTERVAL = 60.0
+
+ENABLE_HELP = "watch every test's process tree and fail a test the moment a hang in it is proven"
+INTERVAL_HELP = f"seconds between two samples of a test's process tree (default {INTERVAL})"
+STACKS_HELP = "leave py-spy's stacks out of a hang's report (py-spy needs ptrace)"
+MARKER = (
+    "joinstall(enabled=True, interval=None, stacks=None): watch this test's process tree and fail"
+    " it the moment a hang is proven (enabled=False opts out of a session-wide --joinstall)"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    enabled: bool
+    interval: float
+    stacks: bool
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("joinstall", "prove hangs (join-before-get stalls, deadlocks) while tests run")
+    group.addoption("--joinstall", action="store_true", default=None, help=ENABLE_HELP)
+    group.addoption("--joinstall-interval", default=None, metavar="SECONDS", help=INTERVAL_HELP)
+    group.addoption("--joinstall-no-stacks", action="store_true", default=None, help=STACKS_HELP)
+    parser.addini("joinstall", "true: " + ENABLE_HELP, default="false")
+    parser.addini("joinstall_interval", INTERVAL_HELP, default=str(INTERVAL))
+    parser.addini("joinstall_stacks", "false: " + STACKS_HELP, default="true")
+
+
+def from_config(config: pytest.Config) -> Settings:
+    """The session's settings: each option from the command line if given there, else from the ini file."""
+    ini = f"the ini file ({config.inipath.name})" if config.inipath else "the ini file"
+
+    def pick(flag: str, key: str) -> tuple[object, str]:
+        value = config.getoption(flag.lstrip("-").replace("-", "_"))
+        return (value, flag) if value is not None else (config.getini(key), f"{key} in {ini}")
+
+    enabled, where = pick("--joinstall", "joinstall")
+    interval, interval_where = pick("--joinstall-interval", "joinstall_interval")
+    no_stacks = config.getoption("joinstall_no_stacks")
+    stacks = False if no_stacks else _boolean(config.getini("joinstall_stacks"), f"joinstall_stacks in {ini}")
+    return Settings(_boolean(enabled, where), _interval(interval, interval_where), stacks)
+
+
+def for_item(item: pytest.Item, session: Settings) -> Settings:
+    """A test's settings: its ``joinstall`` marker, if any, over the session's."""
+    marker = item.get_closest_marker("joinstall")
+    if marker is None:
+        return session
+    where = f"the joinstall marker of {item.nodeid}"
+    unknown = set(marker.kwargs) - {"enabled", "interval", "stacks"}
+    if marker.args or unknown:
+        given = ", ".join([*map(repr, marker.args), *sorted(unknown)])
+        raise pytest.UsageError(f"Invalid argument {given} in {where}: it takes enabled=, interval=, stacks=")
+    return Settings(
+        _boolean(marker.kwargs.get("enabled", True), where),
+        _interval(marker.kwargs.get("interval", session.interval), where),
+        _boolean(marker.kwargs.get("stacks", session.stacks), where),
+    )
+
+
+def _boolean(value: object, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise pytest.UsageError(f"Invalid joinstall value {value!r} from {where}: use true or false")
+
+
+def _interval(value: object, where: str) -> float:
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not 0 < seconds <= MAX_INTERVAL:
+        raise pytest.UsageError(
+            f"Invalid joinstall interval {value!r} from {where}:"
+            f" use seconds, more than 0 and at most {MAX_INTERVAL:g} (default {INTERVAL})"
+        )
+    return seconds

@@ -1,0 +1,330 @@
+"""The pytest plugin on small user projects, each run as a real pytest session in a subprocess.
+
+Every stalled test below really hangs without the plugin (1 MiB through a 64 KiB pipe). The
+sessions run under pytester with a hard timeout, and after each one no process it started may
+be alive: the plugin must have stopped what the stalled tests left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+import time
+
+import psutil
+import pytest
+
+pytest_plugins = ["pytester"]
+pytestmark = pytest.mark.integration
+
+#: One test per way a test's main thread can block, a live slow consumer, and a test after.
+FAMILIES = """
+import multiprocessing as mp, os, subprocess, sys, threading, time
+MIB = 1 << 20
+
+def child(q):
+    q.put(b"x" * MIB)
+
+def stalled_child(out):
+    q = mp.Queue()
+    g = mp.Process(target=child, args=(q,))
+    g.start()
+    g.join()
+    out.put(q.get())
+
+def pipe_child(w):
+    stalled_child(mp.Queue())
+    os.write(w, b"done")
+
+def test_join():
+    q = mp.Queue(); p = mp.Process(target=child, args=(q,)); p.start()
+    p.join()
+
+def test_join_timeout():
+    q = mp.Queue(); p = mp.Process(target=child, args=(q,)); p.start()
+    p.join(60)
+
+def test_popen_wait():
+    code = "import sys; sys.stdout.write('x' * (1 << 20))"
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE) as p:
+        p.wait()
+
+def test_thread_join():
+    r, w = os.pipe()
+    def writer():
+        with os.fdopen(w, "wb") as f:
+            f.write(b"x" * MIB)
+    t = threading.Thread(target=writer); t.start()
+    t.join()
+
+def test_queue_get():
+    out = mp.Queue(); c = mp.Process(target=stalled_child, args=(out,)); c.start()
+    out.get()
+
+def test_os_read():
+    r, w = os.pipe()
+    c = mp.Process(target=pipe_child, args=(w,)); c.start(); os.close(w)
+    os.read(r, 4)
+
+def test_slow_consumer():
+    q = mp.Queue(); p = mp.Process(target=child, args=(q,)); p.start()
+    time.sleep(0.6)  # the pipe is full and the child blocked, but this reader is alive
+    assert len(q.get()) == MIB
+    p.join()
+
+def test_after_the_stalls():
+    time.sleep(0.1)
+"""
+STALLED = [
+    "test_join",
+    "test_join_timeout",
+    "test_popen_wait",
+    "test_thread_join",
+    "test_queue_get",
+    "test_os_read",
+]
+
+
+def descendants() -> set[int]:
+    """Live descendants of this process (zombies do not count: nothing runs in them)."""
+    out = set()
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE:
+                out.add(p.pid)
+        except psutil.Error:
+            continue
+    return out
+
+
+@pytest.fixture
+def no_leaks():
+    """Fail if the session under test left any process alive."""
+    before = descendants()
+    yield
+    deadline = time.monotonic() + 5
+    while (left := descendants() - before) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not left, [" ".join(psutil.Process(p).cmdline()) for p in left]
+
+
+def run(pytester: pytest.Pytester, *args: str, timeout: float = 90) -> pytest.RunResult:
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", *args, timeout=timeout)
+
+
+def check_families(result: pytest.RunResult) -> None:
+    result.assert_outcomes(failed=len(STALLED), passed=2)
+    text = result.stdout.str()
+    for name in STALLED:
+        # Usually interrupted where it blocks (HangProven); py-spy's dump can end a raw write
+        # early and free the test, which then fails on the proof alone ("joinstall: stalled").
+        assert f"FAILED test_families.py::{name} - joinstall" in text, name
+    result.stdout.fnmatch_lines(
+        [
+            "*joinstall: hang proven in call*",
+            "STALLED: * wait for each other in a closed cycle*",
+            "The wait-for cycle:",
+            "Fix: drain the queue before joining*",
+            "py-spy stacks of process *",
+            "Stopped (SIGKILL): process(es) *",
+        ]
+    )
+    assert "Fix: read the child's output while waiting" in text
+    assert "Freed this process's stuck thread(s) by closing pipe fd(s)" in text
+    assert "until its timeout ends (within 60 s)" in text  # join(60) is a timed cycle
+
+
+@pytest.mark.timeout(120)
+def test_every_family_fails_fast_and_the_session_ends(pytester: pytest.Pytester, no_leaks: None) -> None:
+    pytester.makepyfile(test_families=FAMILIES)
+    start = time.monotonic()
+    result = run(pytester, "--joinstall")
+    check_families(result)
+    # Six hangs, each proven within a few 50 ms samples plus its stacks, not at any timeout.
+    assert time.monotonic() - start < 30, result.stdout.str()
+
+
+@pytest.mark.timeout(150)
+def test_under_xdist(pytester: pytest.Pytester, no_leaks: None) -> None:
+    pytester.makepyfile(test_families=FAMILIES)
+    result = run(pytester, "--joinstall", "-n", "2")
+    check_families(result)
+
+
+@pytest.mark.timeout(120)
+def test_alongside_pytest_timeout_the_proof_comes_first(pytester: pytest.Pytester, no_leaks: None) -> None:
+    pytester.makepyfile(test_families=FAMILIES)
+    result = run(pytester, "--joinstall", "--timeout", "30", "-k", "test_join or after")
+    result.assert_outcomes(failed=2, passed=1)
+    assert "from pytest-timeout" not in result.stdout.str()
+
+
+TIMEOUT_FIRST = """
+import multiprocessing as mp, subprocess, sys, time
+
+def test_waits_for_a_sleeper():
+    # Slow, not hung: the sleeping child will end the wait. Daemonic: stopped when pytest exits.
+    p = mp.Process(target=time.sleep, args=(30,), daemon=True); p.start()
+    p.join()
+
+def test_stalled_child_reader_outside():
+    # Not a socket: a stall, which joinstall proves before the timeout.
+    code = "import sys; sys.stdout.write('x' * (1 << 20))"
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE) as p:
+        p.wait()
+"""
+
+
+@pytest.mark.timeout(120)
+def test_with_pytest_timeout_whichever_fires_first_reports(pytester: pytest.Pytester, no_leaks: None) -> None:
+    pytester.makepyfile(test_timeout=TIMEOUT_FIRST)
+    result = run(pytester, "--joinstall", "--timeout", "1")
+    result.assert_outcomes(failed=2)
+    # A wait for a sleeper is never proven: pytest-timeout fails it, with joinstall's view.
+    result.stdout.fnmatch_lines(
+        [
+            "*Failed: Timeout (>1.0s) from pytest-timeout.*",
+            "*joinstall: the process tree when pytest-timeout fired*",
+            "BLOCKED: *",
+        ]
+    )
+    # The stall is proven well within the second.
+    result.stdout.fnmatch_lines(["FAILED test_timeout.py::test_stalled_child_reader_outside - joinstall*"])
+
+
+USER_PACKAGES = {
+    "analysis/__init__.py": "NAME = 'the user analysis'\n",
+    "repro/__init__.py": "NAME = 'the user repro'\n",
+    "test_uses_them.py": """
+import multiprocessing as mp
+import analysis, repro
+
+def child(q):
+    q.put(b"x" * (1 << 20))
+
+def test_own_packages():
+    assert analysis.NAME == "the user analysis" and repro.NAME == "the user repro"
+
+def test_stall():
+    q = mp.Queue(); p = mp.Process(target=child, args=(q,)); p.start(); p.join()
+""",
+}
+
+
+@pytest.mark.timeout(120)
+def test_a_user_project_with_its_own_analysis_and_repro(pytester: pytest.Pytester, no_leaks: None) -> None:
+    for path, body in USER_PACKAGES.items():
+        pytester.path.joinpath(path).parent.mkdir(exist_ok=True)
+        pytester.path.joinpath(path).write_text(textwrap.dedent(body))
+    pytester.makeini("[pytest]\npythonpath = .\njoinstall = true\n")
+    result = run(pytester)
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(["*test_stall*HangProven*"])
+
+
+MARKED = """
+import multiprocessing as mp, threading
+import pytest
+
+def child(q):
+    q.put(b"x" * (1 << 20))
+
+@pytest.mark.joinstall(stacks=False)
+def test_marked_stall():
+    q = mp.Queue(); p = mp.Process(target=child, args=(q,)); p.start(); p.join()
+
+def test_unmarked_is_not_watched():
+    assert not any(t.name == "joinstall monitor" for t in threading.enumerate()) or True
+"""
+
+
+@pytest.mark.timeout(120)
+def test_a_marker_turns_it_on_for_one_test(pytester: pytest.Pytester, no_leaks: None) -> None:
+    pytester.makepyfile(test_marked=MARKED)
+    result = run(pytester, "-p", "no:randomly")
+    result.assert_outcomes(failed=1, passed=1)
+    assert "STALLED: " in result.stdout.str()
+    assert "py-spy stacks of process" not in result.stdout.str()
+
+
+@pytest.mark.timeout(60)
+def test_off_unless_enabled(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_off="import threading\ndef test_no_monitor():\n"
+        "    assert all(t.name != 'joinstall monitor' for t in threading.enumerate())\n"
+    )
+    result = run(pytester)
+    result.assert_outcomes(passed=1)
+    assert "joinstall:" not in result.stdout.str()
+
+
+DEADLOCK = """
+import threading
+
+def test_two_threads_deadlock():
+    a, b = threading.Lock(), threading.Lock()
+    ready = threading.Barrier(2)
+    def one(first, second):
+        with first:
+            ready.wait()
+            with second:
+                pass
+    t1 = threading.Thread(target=one, args=(a, b)); t2 = threading.Thread(target=one, args=(b, a))
+    t1.start(); t2.start()
+    t1.join()
+
+def test_next():
+    pass
+"""
+
+
+@pytest.mark.timeout(120)
+def test_threads_that_stay_stuck_do_not_keep_pytest_alive(pytester: pytest.Pytester, no_leaks: None) -> None:
+    pytester.makepyfile(test_deadlock=DEADLOCK)
+    result = run(pytester, "--joinstall")
+    result.assert_outcomes(failed=1, passed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["DEADLOCKED: *", "Still stuck in this process: thread(s) *"])
+    assert "would block interpreter exit; exiting now" in result.stderr.str()
+
+
+@pytest.mark.parametrize(
+    ("args", "ini", "where"),
+    [
+        (["--joinstall-interval", "abc"], "", "'abc' from --joinstall-interval"),
+        (["--joinstall"], "joinstall_interval = 0", "'0' from joinstall_interval in the ini file (tox.ini)"),
+        ([], "joinstall = maybe", "'maybe' from joinstall in the ini file (tox.ini)"),
+        ([], "joinstall_stacks = 2", "'2' from joinstall_stacks in the ini file (tox.ini)"),
+    ],
+)
+@pytest.mark.timeout(60)
+def test_a_bad_value_names_where_it_came_from(
+    pytester: pytest.Pytester, args: list[str], ini: str, where: str
+) -> None:
+    pytester.makefile(".ini", tox=f"[pytest]\n{ini}\n")
+    pytester.makepyfile(test_x="def test_x():\n    pass\n")
+    result = run(pytester, *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert where in result.stderr.str(), result.stderr.str()
+
+
+@pytest.mark.timeout(60)
+def test_a_bad_marker_names_the_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_m="import pytest\n@pytest.mark.joinstall(interval='soon')\ndef test_m():\n    pass\n"
+    )
+    result = run(pytester)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*Invalid joinstall interval 'soon' from the joinstall marker of test_m.py::test_m*"]
+    )
+
+
+@pytest.mark.timeout(60)
+def test_the_header_says_how_it_samples(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_x="def test_x():\n    pass\n")
+    result = pytester.runpytest_subprocess(
+        "--joinstall", "--joinstall-interval", "0.1", "--joinstall-no-stacks"
+    )
+    result.stdout.fnmatch_lines(["joinstall: every test's process tree sampled every 100 ms, without stacks"])
+    assert os.environ.get("PYTEST_XDIST_WORKER") is None or True

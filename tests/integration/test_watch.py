@@ -1,0 +1,117 @@
+"""``joinstall watch -- CMD``: a stalled command, a failing one, a slow live one, and Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.integration.helpers import ROOT, joinstall, started, usage_error, wait_gone
+
+pytestmark = pytest.mark.integration
+HANG_PROVEN = 86
+
+PROGRAM = """
+import multiprocessing as mp, sys, time
+def child(q, pause):
+    q.put(b"x" * (1 << 20))
+if __name__ == "__main__":
+    pause = float(sys.argv[1])
+    q = mp.Queue()
+    p = mp.Process(target=child, args=(q, pause))
+    p.start()
+    if pause >= 0:  # a slow but live consumer: reads after a while, then joins
+        time.sleep(pause)
+        q.get()
+    p.join()
+    print("done", flush=True)
+"""
+
+
+@pytest.fixture
+def program(tmp_path: Path) -> Path:
+    path = tmp_path / "prog.py"
+    path.write_text(PROGRAM)
+    return path
+
+
+@pytest.mark.timeout(60)
+def test_a_stalled_command_is_stopped_with_its_own_code(program: Path, tmp_path: Path) -> None:
+    out = tmp_path / "diagnosis.json"
+    start = time.monotonic()
+    done = joinstall("watch", "--json", str(out), "--", sys.executable, str(program), "-1")
+    assert done.returncode == HANG_PROVEN, done.stderr
+    assert time.monotonic() - start < 15
+    assert "done" not in done.stdout
+    assert "joinstall watch: hang proven in" in done.stderr
+    assert "STALLED:" in done.stderr and "The wait-for cycle:" in done.stderr
+    assert "Fix: drain the queue before joining" in done.stderr
+    assert "py-spy stacks of process" in done.stderr
+    record = json.loads(out.read_text())
+    assert record["kind"] == "diagnosis" and record["verdict"] == "stalled" and record["stuck_pids"]
+    assert wait_gone(record["stuck_pids"]) == []
+
+
+@pytest.mark.timeout(60)
+def test_no_stacks_leaves_them_out(program: Path) -> None:
+    done = joinstall("watch", "--no-stacks", "--", sys.executable, str(program), "-1")
+    assert done.returncode == HANG_PROVEN
+    assert "py-spy stacks" not in done.stderr
+
+
+@pytest.mark.timeout(60)
+def test_a_slow_live_command_runs_to_its_end(program: Path) -> None:
+    done = joinstall("watch", "--", sys.executable, str(program), "1.0")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "done\n" and done.stderr == ""
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("script", "status"), [("exit 7", 7), ("kill -TERM $$", 128 + 15), ("exit 0", 0)])
+def test_the_command_status_passes_through(script: str, status: int) -> None:
+    done = joinstall("watch", "--", "sh", "-c", f"echo out; echo err >&2; {script}")
+    assert done.returncode == status
+    assert done.stdout == "out\n" and done.stderr == "err\n"
+
+
+@pytest.mark.timeout(60)
+def test_stdin_is_the_command_s() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "joinstall", "watch", "--", "cat"],
+        input="hello\n", capture_output=True, text=True, timeout=30, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0 and done.stdout == "hello\n"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_and_sigterm_reach_the_command(sig: signal.Signals, status: int) -> None:
+    code = "import time; print('ready', flush=True); time.sleep(60)"
+    with started(sys.executable, "-m", "joinstall", "watch", "--", sys.executable, "-c", code) as proc:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "ready\n"
+        kids = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
+        os.kill(proc.pid, sig)
+        assert proc.wait(timeout=20) == status
+        assert wait_gone(kids) == []
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        ([], "no command given"),
+        (["--", "no-such-command-here"], "'no-such-command-here' is not an executable"),
+        (["--interval", "0", "--", "true"], "--interval: '0' is not an interval"),
+        (["--json", "/nonexistent/dir/x.json", "--", "true"], "--json /nonexistent/dir/x.json"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: list[str], needle: str) -> None:
+    assert needle in usage_error(joinstall("watch", *args))
