@@ -248,5 +248,18 @@ def test_diagnosing_a_hung_program(tmp_path: Path) -> None:
     )
     verdicts = dict(re.findall(r"^  ([ABCD]): (\w+) ", out, flags=re.M))
     assert verdicts == {"A": "stalled", "B": "blocked", "C": "deadlocked", "D": "running"}
+    # The pytest plugin fails the hanging test with the proof; lint flags the family in source.
+    assert "joinstall: hang proven in call" in out and "1 failed" in out
+    assert re.search(r"pytest exited with 1 after \d+\.\d s", out)
+    flagged = set(re.findall(r"^(\w+\.py):\d+:\d+: (JS\d+) ", out, flags=re.M))
+    assert flagged == {
+        ("batch_job.py", "JS101"),
+        ("program_A.py", "JS101"),
+        ("test_batch.py", "JS101"),
+        ("popen_wait.py", "JS102"),
+        ("false_fix.py", "JS104"),
+    }
+    assert "clean: program_B.py, program_C.py, program_D.py, slow_reader.py" in out
+    assert "JS101 join before drain" in out
     assert ran.figures == 2
     assert ran.exercises() == ["right", "right"]
