@@ -39,6 +39,8 @@ class Obj:
     attrs: dict[str, Value] = dataclasses.field(default_factory=dict)
     #: POPEN: stdout or stderr is a pipe the parent has to read.
     piped: bool = False
+    #: POOL: leaving its ``with`` block waits for the workers (ProcessPoolExecutor, not Pool).
+    exit_joins: bool = False
 
 
 Objs = frozenset[Obj]

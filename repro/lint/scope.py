@@ -217,14 +217,14 @@ class Scope:
         entered = []
         for item in s.items:
             v = self.eval(item.context_expr, False)
-            entered.append((v, item.context_expr))
+            entered.append((v, item.optional_vars or item.context_expr))
             if item.optional_vars is not None:
                 self.bind(item.optional_vars, v)
         self.body(s.body)
         for v, expr in reversed(entered):
             # ProcessPoolExecutor.__exit__ is shutdown(wait=True): it waits for its workers.
-            pools = [o for o in _objs(v) if o.kind is Kind.POOL and o.attrs.get("__exit_joins__")]
-            self.emit("join", pools, s, text=label(expr))
+            pools = [o for o in _objs(v) if o.kind is Kind.POOL and o.exit_joins]
+            self.emit("join", pools, s, text=f"{label(expr)} (leaving its with block)")
 
     def s_try(self, s: ast.Try) -> None:
         self.body(s.body)
@@ -477,10 +477,7 @@ class Scope:
         for expr in [*node.args, *(k.value for k in node.keywords)]:
             if expr is not init and expr is not initargs:
                 self.eval(expr, False)
-        pool = Obj(Kind.POOL, queues=queues)
-        if executor:
-            pool.attrs["__exit_joins__"] = frozenset()
-        return pool
+        return Obj(Kind.POOL, queues=queues, exit_joins=executor)
 
     def _instantiate(self, cls: Cls, node: ast.Call) -> Objs:
         obj = Obj(Kind.PROCESS if cls.process else Kind.HOLDER, attrs=dict(cls.self_obj.attrs))
@@ -508,7 +505,9 @@ class Scope:
             args = self._args(node, False)
             return frozenset({Obj(Kind.SEQ, elems=set(elems(args[0])))})
         if name in ("zip", "enumerate"):
-            args = self._args(node, False)
+            args = [self.eval(a, False) for a in node.args]
+            for k in node.keywords:
+                self.eval(k.value, False)
             parts: tuple[Value, ...] = (
                 (EMPTY, elems(args[0])) if name == "enumerate" and args else tuple(elems(a) for a in args)
             )

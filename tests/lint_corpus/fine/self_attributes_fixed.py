@@ -1,0 +1,27 @@
+"""A runner with its queue and workers on self, reading before joining."""
+
+import multiprocessing
+
+
+def work(q, n):
+    q.put(b"x" * n)
+
+
+class Runner:
+    def __init__(self, workers):
+        self.results = multiprocessing.Queue()
+        self.workers = [
+            multiprocessing.Process(target=work, args=(self.results, 1 << 19)) for _ in range(workers)
+        ]
+
+    def run(self):
+        for w in self.workers:
+            w.start()
+        out = [self.results.get() for _ in self.workers]
+        for w in self.workers:
+            w.join()
+        return out
+
+
+if __name__ == "__main__":
+    Runner(2).run()

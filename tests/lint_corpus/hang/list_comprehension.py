@@ -1,0 +1,17 @@
+"""Processes made in a comprehension, joined in a loop, drained in a comprehension."""
+
+import multiprocessing
+
+
+def work(q, i):
+    q.put((i, b"x" * (1 << 18)))
+
+
+if __name__ == "__main__":
+    q = multiprocessing.Queue()
+    procs = [multiprocessing.Process(target=work, args=(q, i)) for i in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()  # expect: JS101
+    results = [q.get() for _ in procs]
