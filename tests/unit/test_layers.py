@@ -13,13 +13,15 @@ COMPOSITION = {"repro/commands/demo.py", "repro/commands/report.py"}
 #: Layers, lowest first: a module may import from its own layer and the layers below it.
 #: The name is a module or subpackage of ``joinstall`` (``analysis`` is ``joinstall.analysis``).
 LAYERS = (
-    {"__init__", "errors", "programs"},
+    {"__version__", "errors", "programs"},
     {"observe", "model", "interpreters", "lint", "engine"},
     {"records", "variants", "reaper"},
     {"resultsfile", "spy"},
     # The engine's entry point (and the package, which re-exports it) runs py-spy: it sits
     # above spy/; the rest of the engine (snapshot, graph, diagnosis) sits low.
     {"harness", "options", "engine.api", "engine.__init__"},
+    # The package itself re-exports the engine's entry point (``joinstall.diagnose``).
+    {"__init__"},
     {"measure", "plugin"},
     {"demo"},
     {"analysis"},
@@ -71,7 +73,11 @@ def target(name: str) -> str | None:
     if parts[0] != "joinstall":
         return None
     if len(parts) == 1:
-        return "__init__"
+        # `from joinstall import x`: the package is only the way to x, which is checked itself.
+        return None
+    if parts[1] == "__version__":
+        # Read from the package metadata: it depends on nothing.
+        return "__version__"
     dotted = ".".join(parts[1:3])
     if _known(dotted):
         return dotted
