@@ -6,6 +6,7 @@ The results files are written here the way the engine writes them: real runs thr
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -114,7 +115,7 @@ def test_results_without_the_fixed_variant_still_report_and_say_so(sweep: Path, 
         ("", "is empty"),
         ("variant,size,verdict\nbuggy,65515,stalled\n", "not a joinstall results file"),
         ('{"kind": "run", "key": "x"}\n', "not a joinstall results file"),
-        ('{"kind": "meta", "schema": 1}\n', "no records, only metadata"),
+        (json.dumps({"kind": "meta", "schema": resultsfile.SCHEMA}) + "\n", "no records, only metadata"),
     ],
     ids=["missing", "empty", "foreign-csv", "foreign-json", "only-metadata"],
 )
