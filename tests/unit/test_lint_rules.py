@@ -7,13 +7,13 @@ import textwrap
 
 import pytest
 from joinstall.lint import rules
-from joinstall.lint.check import Selection, lint_source
+from joinstall.lint.check import ALL, Selection, lint_source
 from joinstall.lint.flake8 import Plugin
 
 HEAD = "import multiprocessing as mp\nimport subprocess\n"
 
 
-def codes(body: str, select: Selection = Selection()) -> list[str]:
+def codes(body: str, select: Selection = ALL) -> list[str]:
     return [f.code for f in lint_source(HEAD + textwrap.dedent(body), "t.py", select)]
 
 
