@@ -15,7 +15,7 @@ from typing import Any
 
 from joinstall import interpreters, reaper, variants
 from joinstall.engine import Diagnosis, Watcher, capture_stacks
-from joinstall.engine.waits import MIN_TIMED
+from joinstall.engine import Verdict as HangVerdict
 from joinstall.errors import PlatformError, UsageError
 from joinstall.observe import pipes, procfs
 from joinstall.observe.verdict import Verdict, classify
@@ -137,12 +137,18 @@ def run(spec: RunSpec, listener: Listener | None = None) -> RunResult:
         sel.register(proc.stdout, selectors.EVENT_READ, "out")
         sel.register(proc.stderr, selectors.EVENT_READ, "err")
         deadline = start + spec.timeout + GRACE
-        watcher = Watcher(proc.pid)
+        # The target's join(T) is one wait, not a polling loop: a timed wait of any length that
+        # holds across two samples is part of the cycle, for as long as it lasts.
+        watcher = Watcher(proc.pid, min_timed=0.0)
         while sel.get_map() and time.monotonic() < deadline:
             _pump(sel, watch, SAMPLE_INTERVAL)
             if observe and watch.proof is None:
                 found = watcher.step()
-                if found is not None:
+                if found is not None and found.verdict is not HangVerdict.STALLED:
+                    # Not the join stall: the program guards its reads with an alarm of its own
+                    # (a half-sent message), so it ends by itself; its own report decides.
+                    observe = False
+                elif found is not None:
                     proven_at = time.monotonic()
                     if spec.spy:
                         found = capture_stacks(found, native=spec.spy_native, locals_=spec.spy_locals)
@@ -195,10 +201,7 @@ def _result(
     stderr = watch.stderr.decode(errors="replace")
     if exit_code == 2 and stderr.startswith("error: "):
         raise UsageError(stderr.strip().splitlines()[-1][len("error: ") :])
-    # A join shorter than the engine's shortest timed wait cannot be proven from outside: its
-    # own report (alive after join) is the evidence then.
-    observed = procfs.available() and spec.timeout >= MIN_TIMED
-    verdict = classify(result, watch.proof is not None, exit_code, observed=observed)
+    verdict = classify(result, watch.proof is not None, exit_code, observed=procfs.available())
     child = watch.child_pid() or (result or {}).get("pid_child")
     roles = _roles(parent, child, watch)
     join_s = result.get("join_seconds") if result else None

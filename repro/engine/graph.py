@@ -89,8 +89,21 @@ def cycle(waits: Mapping[Tid, Wait], inside: frozenset[Tid]) -> tuple[Tid, ...]:
             return (start,)
         path = _path_back(waits, inside, start)
         if path:
-            return path
+            return _from_chain_end(waits, path)
     return ()
+
+
+def _from_chain_end(waits: Mapping[Tid, Wait], ring: tuple[Tid, ...]) -> tuple[Tid, ...]:
+    """Rotate the cycle to start at the last of a chain of blocked writers (``cat | head``).
+
+    That writer's pipe is the one the waiting program should have read; the writers before it
+    are only stuck behind it. A cycle of writers alone (writer-writer) stays as it is.
+    """
+    n = len(ring)
+    for i, t in enumerate(ring):
+        if waits[t].kind is Kind.PIPE_WRITE and waits[ring[(i + 1) % n]].kind is not Kind.PIPE_WRITE:
+            return ring[i:] + ring[:i]
+    return ring
 
 
 def _path_back(waits: Mapping[Tid, Wait], inside: frozenset[Tid], start: Tid) -> tuple[Tid, ...]:

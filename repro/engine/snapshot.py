@@ -71,6 +71,8 @@ class Process:
     fds: tuple[Fd, ...]
     #: Shared mappings (``dev:inode``) this process maps: who can wake a shared futex.
     shared_maps: tuple[str, ...] = ()
+    #: Signals with a handler installed (``SigCgt``): a SIGALRM handler may end any wait.
+    caught: int = 0
 
     def fd(self, number: int) -> Fd | None:
         return next((f for f in self.fds if f.fd == number), None)
@@ -117,7 +119,7 @@ class Snapshot:
             Process(
                 p["pid"], p["ppid"], p["name"], tuple(p["cmdline"]),
                 tuple(thread(t) for t in p["threads"]), tuple(Fd(**f) for f in p["fds"]),
-                tuple(p.get("shared_maps", ())),
+                tuple(p.get("shared_maps", ())), int(p.get("caught", 0)),
             )
             for p in data["procs"]
         )  # fmt: skip
@@ -317,10 +319,18 @@ def process(pid: int) -> Process | None:
                 th = dataclasses.replace(th, shared=_mapping_of(pid, th.args[0]))
             threads.append(th)
         fds = _fds(pid)
+        caught = next(
+            (
+                int(ln.split()[1], 16)
+                for ln in _read(f"{PROC}/{pid}/status").splitlines()
+                if ln.startswith("SigCgt:")
+            ),
+            0,
+        )
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None
     maps = shared_maps(pid) if any(t.shared for t in threads) else ()
-    return Process(pid, ppid, name, cmdline, tuple(threads), fds, maps)
+    return Process(pid, ppid, name, cmdline, tuple(threads), fds, maps, caught)
 
 
 def take(pids: Iterable[int]) -> Snapshot:

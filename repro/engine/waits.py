@@ -79,17 +79,30 @@ def _threads(procs: list[Process], exclude: Tid | None = None) -> frozenset[Tid]
     )
 
 
-def is_forkserver(proc: Process) -> bool:
-    return any("multiprocessing.forkserver" in arg for arg in proc.cmdline)
+def is_forkserver(snap: Snapshot, proc: Process) -> bool:
+    """The multiprocessing forkserver itself (its children keep its command line)."""
+
+    def marked(p: Process | None) -> bool:
+        return p is not None and any("multiprocessing.forkserver" in arg for arg in p.cmdline)
+
+    return marked(proc) and not marked(snap.proc(proc.ppid))
 
 
-def holders(snap: Snapshot, inode: int, *, write: bool) -> list[Process]:
-    """Processes holding an end of a pipe; a forkserver writer stands for its children."""
+def holders(snap: Snapshot, inode: int, *, write: bool, exits: bool = False) -> list[Process]:
+    """Processes holding an end of a pipe.
+
+    ``exits``: the waiter polls the pipe for a child's exit. A forkserver writes a child's
+    sentinel twice: the new pid right after the fork (a blocking ``read`` waits for that, and
+    the forkserver itself is the writer), then the exit status (a ``poll`` waits for that, and
+    only the child's exit can bring it): for a poll, the forkserver stands for its children.
+    """
     found = [p for p in snap.procs if p.holds(inode, write=write)]
-    if write:
-        for server in [p for p in found if is_forkserver(p)]:
-            found.remove(server)
-            found += [p for p in snap.procs if p.ppid == server.pid and p not in found]
+    if write and exits:
+        for server in [p for p in found if is_forkserver(snap, p)]:
+            children = [p for p in snap.procs if p.ppid == server.pid and p not in found]
+            if children:  # none in sight yet: the forkserver itself is the writer to wait for
+                found.remove(server)
+                found += children
     return found
 
 
@@ -108,10 +121,14 @@ def _pipe_wait(snap: Snapshot, proc: Process, th: Thread, me: Tid, call: str) ->
         return None
     write = call in ("write", "writev")
     others = holders(snap, end.inode, write=not write)
+    # Blocked with nobody at the other end is impossible (EOF, EPIPE): that end is held where we
+    # cannot see it (in flight in a unix socket, in a process outside the snapshot).
     kind = Kind.PIPE_WRITE if write else Kind.PIPE_READ
     nbytes = th.args[2] if write and len(th.args) > 2 else 0
     what = f"{call}(fd {end.fd}) on pipe:[{end.inode}]"
-    return Wait(proc.pid, th.tid, kind, _threads(others, me), what, pipe=end.inode, nbytes=nbytes)
+    return Wait(
+        proc.pid, th.tid, kind, _threads(others, me), what, outside=not others, pipe=end.inode, nbytes=nbytes
+    )
 
 
 def _exit_wait(snap: Snapshot, proc: Process, th: Thread, me: Tid, call: str) -> Wait:
@@ -138,9 +155,13 @@ def _poll_wait(snap: Snapshot, proc: Process, th: Thread, me: Tid, call: str) ->
             on.append(f"fd {fd}")
             continue
         if events & syscalls.POLLIN and end.readable:
-            wakers |= _threads(holders(snap, end.inode, write=True), me)
+            writers = holders(snap, end.inode, write=True, exits=True)
+            outside |= not writers
+            wakers |= _threads(writers, me)
         if events & syscalls.POLLOUT and end.writable:
-            wakers |= _threads(holders(snap, end.inode, write=False), me)
+            readers = holders(snap, end.inode, write=False)
+            outside |= not readers
+            wakers |= _threads(readers, me)
         on.append(f"pipe:[{end.inode}]")
     what = f"{call} on {', '.join(on) or 'nothing'}"
     return Wait(proc.pid, th.tid, Kind.POLL, frozenset(wakers), what, outside=outside, timeout=th.timeout)
@@ -156,8 +177,12 @@ def _futex_wait(snap: Snapshot, proc: Process, th: Thread, me: Tid) -> Wait:
     return Wait(proc.pid, th.tid, Kind.SHARED_FUTEX, _threads(mappers, me), what, timeout=th.timeout)
 
 
-def wait_of(snap: Snapshot, proc: Process, th: Thread) -> Wait:
-    """The wait of one thread, from the kernel's view alone."""
+def wait_of(snap: Snapshot, proc: Process, th: Thread, min_timed: float = MIN_TIMED) -> Wait:
+    """The wait of one thread, from the kernel's view alone.
+
+    ``min_timed``: a timed wait shorter than this is live. A program whose timed waits are known
+    not to be polling loops (joinstall's own target, whose ``join(T)`` is one wait) passes 0.
+    """
     me = (proc.pid, th.tid)
     if th.state in "ZX":
         return Wait(proc.pid, th.tid, Kind.GONE, frozenset(), "exited")
@@ -179,12 +204,12 @@ def wait_of(snap: Snapshot, proc: Process, th: Thread) -> Wait:
         return _live(proc, th, "asleep in time.sleep")
     if wait is None:
         return _live(proc, th, f"in {call}, waiting on something outside the tree")
-    if wait.timeout is not None and (not wait.wakers or wait.timeout < MIN_TIMED):
+    if wait.timeout is not None and (not wait.wakers or wait.timeout < min_timed):
         # A timed wait nobody can end early is a sleep; a short one is a polling loop.
         return _live(proc, th, f"in a timed wait ({wait.what}) that ends within {wait.timeout:.2f} s")
     return wait
 
 
-def waits(snap: Snapshot) -> dict[Tid, Wait]:
+def waits(snap: Snapshot, min_timed: float = MIN_TIMED) -> dict[Tid, Wait]:
     """Every thread's wait, keyed by (pid, tid)."""
-    return {(p.pid, t.tid): wait_of(snap, p, t) for p in snap.procs for t in p.threads}
+    return {(p.pid, t.tid): wait_of(snap, p, t, min_timed) for p in snap.procs for t in p.threads}

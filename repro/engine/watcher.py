@@ -106,12 +106,19 @@ class Watcher:
 
     ``ignore_tids``: kernel thread ids of bystanders that can never break a cycle (a watcher's
     own thread inside the watched process). ``extra_pids``: processes to watch beside the tree.
+    ``min_timed``: see ``waits.wait_of``.
     """
 
     def __init__(
-        self, root: int, *, ignore_tids: Collection[int] = (), extra_pids: Iterable[int] = ()
+        self,
+        root: int,
+        *,
+        ignore_tids: Collection[int] = (),
+        extra_pids: Iterable[int] = (),
+        min_timed: float = waits.MIN_TIMED,
     ) -> None:
         self.root = root
+        self.min_timed = min_timed
         self.ignore_tids = frozenset(ignore_tids)
         self.extra = set(extra_pids)
         self.samples = 0
@@ -125,7 +132,7 @@ class Watcher:
         return {(p.pid, t.tid) for p in snap.procs for t in p.threads if t.tid in self.ignore_tids}
 
     def _analyse(self, snap: Snapshot, live: Collection[Tid] = ()) -> Knot:
-        return graph.analyse(waits.waits(snap), live=live, ignore=self._ignore(snap))
+        return graph.analyse(waits.waits(snap, self.min_timed), live=live, ignore=self._ignore(snap))
 
     def step(self) -> Diagnosis | None:
         """One sample; the proven Diagnosis once a hang is proven (and from then on), else None."""

@@ -7,6 +7,7 @@ else ``main thread`` or ``thread TID``.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Mapping
 
 from joinstall.engine import syscalls
@@ -41,7 +42,7 @@ def roles(snap: Snapshot, root: int) -> dict[int, str]:
     for p in snap.procs:
         if any("multiprocessing.resource_tracker" in a for a in p.cmdline):
             out[p.pid] = "resource tracker"
-        elif is_forkserver(p):
+        elif is_forkserver(snap, p):
             out[p.pid] = "forkserver"
         elif p.pid == root:
             out[p.pid] = "parent" if any(q.ppid == root for q in snap.procs) else p.name
@@ -59,7 +60,7 @@ def is_python(p: Process) -> bool:
 def _parent(snap: Snapshot, p: Process, root: int) -> bool:
     """Started by the root, directly or through a forkserver."""
     by = snap.proc(p.ppid)
-    return p.ppid == root or (by is not None and is_forkserver(by))
+    return p.ppid == root or (by is not None and is_forkserver(snap, by))
 
 
 class Namer:
@@ -97,10 +98,11 @@ def _step(n: Namer, snap: Snapshot, w: Wait, nxt: Tid | None) -> str:
     if w.kind is Kind.PIPE_WRITE:
         pipe = snap.pipe(w.pipe)
         full = f", which holds {pipe.fill:,} of {pipe.capacity:,} bytes" if pipe else ""
-        readers = n.procs([p.pid for p in holders(snap, w.pipe, write=False)])
+        held = [p.pid for p in holders(snap, w.pipe, write=False)]
+        who = "none of them is reading" if len(held) > 1 else "it is not reading"
         return (
-            f"{me} is blocked writing {w.nbytes:,} bytes into pipe:[{w.pipe}]{full}; only {readers}"
-            " hold its read end, and none of them is reading"
+            f"{me} is blocked writing {w.nbytes:,} bytes into pipe:[{w.pipe}]{full}; only {n.procs(held)}"
+            f" {'hold' if len(held) > 1 else 'holds'} its read end, and {who}"
         )
     if w.kind is Kind.PIPE_READ:
         writers = n.procs([p.pid for p in holders(snap, w.pipe, write=True)])
@@ -125,9 +127,10 @@ def _step(n: Namer, snap: Snapshot, w: Wait, nxt: Tid | None) -> str:
 def _fix(snap: Snapshot, knot: Knot) -> str:
     kinds = [knot.waits[t] for t in knot.cycle]
     writes = [w for w in kinds if w.kind is Kind.PIPE_WRITE]
-    if len(writes) >= 2:
+    if len(writes) == len(kinds) > 1:
         return FIX_BOTH_WAYS
     if writes:
+        # The cycle starts at the end of any chain of writers: the pipe nobody reads.
         w = writes[0]
         writer = snap.proc(w.pid)
         joined = any(x.kind is Kind.FUTEX and x.pid == w.pid and x.tid != w.tid for x in kinds)
@@ -145,6 +148,12 @@ def _fix(snap: Snapshot, knot: Knot) -> str:
     if len(knot.cycle) == 1:
         return FIX_NOBODY
     return FIX_LOCKS
+
+
+def _alarm(snap: Snapshot, pid: int) -> bool:
+    """The process handles SIGALRM: an armed alarm (pytest-timeout's, say) can end its wait."""
+    proc = snap.proc(pid)
+    return proc is not None and bool(proc.caught >> (signal.SIGALRM - 1) & 1)
 
 
 def _fd_of(proc: Process, w: Wait) -> int:
@@ -223,6 +232,9 @@ def describe(
         until = knot.release
         fix = _fix(snap, knot)
         ends = f" until its timeout ends (within {until:g} s)" if until is not None else " for ever"
+        alarmed = sorted({t[0] for t in knot.stuck if _alarm(snap, t[0])})
+        if alarmed and until is None:
+            ends += f" (or until an alarm signal: {n.procs(alarmed)} handle SIGALRM)"
         summary = (
             f"{len(knot.stuck)} thread(s) in {len({t[0] for t in knot.stuck})} process(es) wait for each"
             f" other in a closed cycle{ends}; every thread that could break it is waiting on it"

@@ -155,7 +155,7 @@ def test_an_interpreter_too_old_for_the_program_is_refused_up_front() -> None:
 
 
 @pytest.mark.timeout(30)
-@pytest.mark.parametrize("bound", ["--budget", "--window", "--spy-timeout"])
+@pytest.mark.parametrize("bound", ["--budget", "--spy-timeout"])
 def test_spy_refuses_an_endless_bound(bound: str) -> None:
     assert "at most 3600 seconds" in usage_error(joinstall("spy", "--pid", str(os.getpid()), bound, "inf"))
 

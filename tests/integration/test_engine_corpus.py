@@ -64,13 +64,15 @@ def programs() -> list[str]:
 
 
 @contextlib.contextmanager
-def running(py: str, name: str, *args: str) -> Iterator[subprocess.Popen[str]]:
+def running(py: str, name: str, *args: str, ready: bool = True) -> Iterator[subprocess.Popen[str]]:
+    """The program started in its own session; ``ready``: once it printed READY."""
     proc = subprocess.Popen(
         [py, str(CORPUS / f"{name}.py"), *args], stdout=subprocess.PIPE, text=True, start_new_session=True
     )
     try:
         assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "READY", f"{name} did not start"
+        if ready:
+            assert proc.stdout.readline().strip() == "READY", f"{name} did not start"
         yield proc
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -92,6 +94,12 @@ def judge(py: str, name: str, method: str) -> str | None:
     """Run one program and check the engine's conclusion; a message if it is wrong."""
     expect = expectation(name)
     args = [] if name in PLAIN else [method]
+    # From the first instant: a tree that is still starting (a forkserver handing over fds, a
+    # child not forked yet) must never be proven anything but what it will become.
+    with running(py, name, *args, ready=False) as proc:
+        early = diagnose(proc.pid, budget=0.4, interval=0.005, stacks=False)
+        if early.proven and early.verdict.value != expect:
+            return f"{name} while starting: {early.verdict.value}:\n{early.text()}"
     with running(py, name, *args) as proc:
         if expect == "live":
             # Watched through its slow phase, a live program must never be proven hung.

@@ -6,6 +6,7 @@ import sys
 
 import pytest
 from joinstall import harness
+from joinstall.engine.words import FIX_POPEN
 from joinstall.model import pipemodel
 from joinstall.observe.verdict import Verdict
 from joinstall.records import RunSpec
@@ -43,16 +44,19 @@ def test_cancel_join_thread_loses_a_large_payload_every_time() -> None:
 @pytest.mark.timeout(60)
 def test_simplequeue_stalls_inside_put_in_the_main_thread() -> None:
     result = harness.run(RunSpec(variant="simplequeue", size=1 << 20))
-    assert result.verdict is Verdict.STALLED and result.evidence is not None
-    assert result.evidence.writer_tid == result.evidence.writer_pid == result.pids["child"]
+    assert result.verdict is Verdict.STALLED and result.proof is not None
+    writer = next(t for t in result.proof.threads if t.wait == "pipe_write")
+    assert writer.tid == writer.pid == result.pids["child"]
 
 
 @pytest.mark.timeout(60)
 def test_popen_wait_stalls_in_the_shell_pipeline_not_in_the_queue() -> None:
     result = harness.run(RunSpec(variant="popen_wait", size=1 << 20))
-    assert result.verdict is Verdict.STALLED and result.evidence is not None
-    assert result.evidence.writer_pid not in result.pids.values(), "the writer is `head`, a grandchild"
-    assert [h.pid for h in result.evidence.readers] == [result.pids["child"]]
+    assert result.verdict is Verdict.STALLED and result.proof is not None
+    writer = next(t for t in result.proof.threads if t.wait == "pipe_write" and t.stuck)
+    assert writer.pid not in result.pids.values(), "the writer is `head`, a grandchild"
+    assert f"only child {result.pids['child']} holds its read end" in "\n".join(result.proof.cycle)
+    assert result.proof.fix == FIX_POPEN
 
 
 @pytest.mark.timeout(60)
@@ -60,8 +64,8 @@ def test_bigpipe_moves_the_threshold_but_keeps_the_bug() -> None:
     above_default = harness.run(RunSpec(variant="bigpipe", size=256 * 1024))
     assert above_default.verdict is Verdict.OK
     at_1mib = harness.run(RunSpec(variant="bigpipe", size=1 << 20))
-    assert at_1mib.verdict is Verdict.STALLED and at_1mib.evidence is not None
-    assert at_1mib.evidence.capacity == 1 << 20
+    assert at_1mib.verdict is Verdict.STALLED and at_1mib.proof is not None
+    assert at_1mib.proof.full_pipe is not None and at_1mib.proof.full_pipe.capacity == 1 << 20
 
 
 def test_every_kind_has_a_member() -> None:

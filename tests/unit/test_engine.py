@@ -146,14 +146,22 @@ def test_a_writer_whose_reader_sleeps_is_not_stuck() -> None:
     assert waits.waits(snap)[(11, 11)].kind is Kind.PIPE_WRITE
 
 
-def test_a_writer_with_no_reader_in_sight_waits_for_the_outside_scan() -> None:
-    # The writer's pipe is read by nobody we can see: the process outside may drain it.
+def test_a_pipe_end_nobody_in_sight_holds_is_held_outside() -> None:
+    # Blocked with no reader at all is impossible (write would fail with EPIPE): the read end is
+    # in flight in a unix socket or in a process we cannot see. Never a proof.
     snap = Snapshot(0.0, (proc(11, 10, (thread(11, WRITE, (4, 0, 70000)),), (pipe_end(4, 99, True),)),), ())
-    knot = one(snap)
-    assert waits.waits(snap)[(11, 11)].wakers == frozenset()
-    # No holder at all means write() would fail with EPIPE, never block: the empty waker set
-    # only arises from a partial snapshot, which the watcher completes by its outside scan.
-    assert knot.stuck == frozenset({(11, 11)})
+    assert waits.waits(snap)[(11, 11)].outside
+    assert not one(snap).stuck
+
+
+def test_a_read_of_a_pipe_only_the_reader_can_write_is_deadlocked() -> None:
+    # get() after join: the queue's write end is the reader's own, and no other thread exists.
+    snap = Snapshot(
+        0.0,
+        (proc(10, 1, (thread(10, READ, (3, 0, 4)),), (pipe_end(3, 99, False), pipe_end(4, 99, True))),),
+        (),
+    )
+    assert one(snap).stuck == {(10, 10)}
 
 
 def test_a_short_timed_wait_is_a_polling_loop_and_a_timed_wait_with_no_waker_a_sleep() -> None:
@@ -201,6 +209,16 @@ def test_a_forkserver_writes_a_sentinel_for_its_children() -> None:
     w = waits.waits(snap)
     assert w[(10, 10)].wakers == {(11, 11), (11, 13)}
     assert graph.analyse(w).stuck == {(10, 10), (11, 11), (11, 13)}
+
+
+def test_a_read_of_a_new_childs_pid_from_the_forkserver_waits_for_the_forkserver() -> None:
+    """At start(), the parent reads the child's pid that the (live) forkserver is about to write."""
+    server = proc(12, 10, (thread(12, POLL, (0, 2, 2**32 - 1), fds=((7, 1),)),), (pipe_end(9, 98, True),),
+                  cmd="from multiprocessing.forkserver import main")  # fmt: skip
+    snap = Snapshot(0.0, (proc(10, 1, (thread(10, READ, (3, 0, 4)),), (pipe_end(3, 98, False),)), server), ())
+    w = waits.waits(snap)
+    assert w[(10, 10)].wakers == {(12, 12)}
+    assert not graph.analyse(w).stuck
 
 
 def test_an_event_nobody_can_set_is_deadlocked_alone() -> None:
