@@ -207,8 +207,7 @@ class Monitor:
     # -- the monitor thread ------------------------------------------------------------------
 
     def _run(self) -> None:
-        import joinstall.engine  # noqa: F401  # paid here, in the background, not by the first hang
-
+        # The engine is imported at the first sample (Phase.step): a suite of quick tests never pays for it.
         seen: Phase | None = None
 
         def ready() -> bool:
