@@ -8,6 +8,7 @@ hang only for the hung programs; the live ones must never come out proven from a
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ def verdict_of(root: int, before: Snapshot, after: Snapshot) -> Diagnosis:
 @pytest.mark.parametrize("name", sorted(HUNG))
 def test_a_recorded_hang_is_proven_from_any_two_samples(name: str) -> None:
     root, snaps = recording(name)
-    for before, after in zip(snaps, snaps[1:], strict=False):
+    for before, after in itertools.pairwise(snaps):
         d = verdict_of(root, before, after)
         assert d.verdict is HUNG[name], d.text()
         assert d.cycle and d.fix and root in d.stuck_pids
@@ -54,7 +55,7 @@ def test_a_recorded_hang_is_proven_from_any_two_samples(name: str) -> None:
 @pytest.mark.parametrize("name", LIVE)
 def test_a_recorded_live_program_is_never_proven(name: str) -> None:
     root, snaps = recording(name)
-    for before, after in zip(snaps, snaps[1:], strict=False):
+    for before, after in itertools.pairwise(snaps):
         d = verdict_of(root, before, after)
         assert not d.proven, d.text()
         assert d.verdict is Verdict.BLOCKED and "live, not hung" in d.breaker
