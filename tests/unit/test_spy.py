@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from joinstall.engine import api, snapshot
 from joinstall.errors import UsageError
-from joinstall.observe import procfs
-from joinstall.spy import labels, pyspy, stacks, target
+from joinstall.spy import labels, pyspy, stacks
 from joinstall.spy.labels import Label
 from joinstall.spy.stacks import Frame
 
@@ -270,14 +270,17 @@ def test_stacks_render_marks_native_frames_and_shows_locals() -> None:
     assert re.search(r"^        self = <", text, re.M), "locals follow their frame"
 
 
-@pytest.mark.parametrize("failure", ["none", "raise"])
-def test_spy_pid_on_a_process_we_may_not_read_says_so(monkeypatch: pytest.MonkeyPatch, failure: str) -> None:
-    # proc_state gives None (or, from an older procfs, raises) for another user's process:
-    # one line that says how to get access, not "no such process" and not a traceback.
-    def not_ours(pid: int) -> None:
-        if failure == "raise":
-            raise PermissionError(13, "Permission denied")
+def test_spy_pid_on_a_process_we_may_not_read_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    # /proc/PID/syscall is refused for another user's process (ptrace_may_access): one line
+    # that says how to get access, not "no such process" and not a traceback.
+    monkeypatch.setattr(snapshot, "PROC", "/proc")
+    real_open = open
 
-    monkeypatch.setattr(procfs, "proc_state", not_ours)
+    def refusing(path: str, *args: Any, **kw: Any) -> Any:
+        if str(path).endswith("/syscall"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **kw)
+
+    monkeypatch.setattr("builtins.open", refusing)
     with pytest.raises(UsageError, match=r"cannot observe PID \d+: it is not ours; run as its user or root"):
-        target.check(os.getppid())
+        api.check(os.getppid())
