@@ -17,7 +17,7 @@ from pathlib import Path
 from joinstall.lint import rules
 from joinstall.lint.walker import FileWalker
 
-#: flake8's form: ``# noqa`` silences every code on the line, ``# noqa: JS101,JS102`` those.
+#: flake8's form: a bare ``noqa`` comment silences every code on its line; ``noqa: JS101,JS102`` those.
 NOQA = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 
@@ -96,14 +96,18 @@ def lint_source(source: bytes | str, path: str = "-", select: Selection = ALL) -
     except SyntaxError as exc:
         detail = f"{type(exc).__name__}: {exc.msg}; not linted"
         return [Finding(path, exc.lineno or 1, (exc.offset or 1), rules.SYNTAX, detail)]
-    except ValueError as exc:  # null bytes
+    except (ValueError, RecursionError) as exc:  # null bytes; nesting deeper than the parser goes
         return [Finding(path, 1, 1, rules.SYNTAX, f"cannot parse: {exc}; not linted")]
     if not may_hold_findings(source):
         return []
     text = _decode(source) if isinstance(source, bytes) else source
     lines = text.splitlines(keepends=True)
+    try:
+        found = analyse(tree, lines)
+    except RecursionError:
+        return [Finding(path, 1, 1, rules.SYNTAX, "cannot lint: nested too deeply to walk; not linted")]
     findings = []
-    for line, col, code, message in analyse(tree, lines):
+    for line, col, code, message in found:
         if not select(code):
             continue
         if 0 < line <= len(lines) and _suppressed(lines[line - 1], code):

@@ -145,7 +145,7 @@ Silence one line with `# noqa: JS104` where losing the data is intended.
 
 RULES: dict[str, Rule] = {r.code: r for r in (JS101, JS102, JS103, JS104)}
 
-#: Reported for a file that cannot be read or parsed (flake8's codes); never selected away.
+#: Reported for a file that cannot be parsed (or walked) or read (flake8's codes); never selected away.
 SYNTAX = "E999"
 UNREADABLE = "E902"
 

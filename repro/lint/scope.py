@@ -539,7 +539,15 @@ class Scope:
         return out
 
     def e_binop(self, node: ast.BinOp, esc: bool) -> Any:
-        return union(self.eval(node.left, esc), self.eval(node.right, esc))
+        # a + b + c + ... nests to the left: walk that spine in a loop, since generated code
+        # has sums of thousands of terms that recursion would not survive.
+        operands: list[ast.expr] = []
+        left: ast.expr = node
+        while isinstance(left, ast.BinOp):
+            operands.append(left.right)
+            left = left.left
+        operands.append(left)
+        return union(*(self.eval(o, esc) for o in reversed(operands)))
 
     def e_boolop(self, node: ast.BoolOp, esc: bool) -> Any:
         return union(*(self.eval(v, esc) for v in node.values))
