@@ -34,9 +34,9 @@ class Obj:
     queues: set[Obj] = dataclasses.field(default_factory=set)
     #: SEQ: what iterating yields; ``items`` keeps a tuple's positions for unpacking.
     elems: set[Obj] = dataclasses.field(default_factory=set)
-    items: tuple[Value, ...] | None = None
+    items: tuple[Value | None, ...] | None = None
     #: HOLDER and instances of Process subclasses: attributes set on ``self``.
-    attrs: dict[str, Value] = dataclasses.field(default_factory=dict)
+    attrs: dict[str, Value | None] = dataclasses.field(default_factory=dict)
     #: POPEN: stdout or stderr is a pipe the parent has to read.
     piped: bool = False
     #: POOL: leaving its ``with`` block waits for the workers (ProcessPoolExecutor, not Pool).

@@ -508,7 +508,7 @@ class Scope:
             args = [self.eval(a, False) for a in node.args]
             for k in node.keywords:
                 self.eval(k.value, False)
-            parts: tuple[Value, ...] = (
+            parts: tuple[Objs, ...] = (
                 (EMPTY, elems(args[0])) if name == "enumerate" and args else tuple(elems(a) for a in args)
             )
             pair = Obj(Kind.SEQ, items=parts, elems=set().union(*parts) if parts else set())

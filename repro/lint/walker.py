@@ -102,7 +102,8 @@ class FileWalker:
     def free_names(self, node: ast.AST) -> frozenset[str]:
         cached = self._free.get(id(node))
         if cached is None:
-            loads, stores = set(), set()
+            loads: set[str] = set()
+            stores: set[str] = set()
             for n in ast.walk(node):
                 if isinstance(n, ast.Name):
                     (loads if isinstance(n.ctx, ast.Load) else stores).add(n.id)
