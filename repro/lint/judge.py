@@ -37,6 +37,11 @@ class Hit:
     names: dict[str, str]
 
 
+def _before(events: list[Event], kinds: tuple[str, ...], obj: Obj, seq: int) -> bool:
+    """Did an event of one of ``kinds`` happen to ``obj`` before event number ``seq``?"""
+    return any(e.seq < seq and e.kind in kinds and obj in e.objs for e in events)
+
+
 def _polls(join: Event, get: Event) -> bool:
     """A join with a timeout in the same loop as a read: the loop drains between its joins."""
     return join.timeout and bool(set(join.loops) & set(get.loops))
@@ -51,10 +56,6 @@ def _stalled_queue(events: list[Event], join: Event) -> Obj | None:
         if any(e.kind == "get" and e.seq > join.seq and q in e.objs and not _polls(join, e) for e in events):
             return q
     return None
-
-
-def _before(events: list[Event], kinds: tuple[str, ...], obj: Obj, seq: int) -> bool:
-    return any(e.seq < seq and e.kind in kinds and obj in e.objs for e in events)
 
 
 def judge(events: list[Event]) -> list[Hit]:
