@@ -87,6 +87,23 @@ def _dump(
     )
 
 
+def _dump_proven(
+    proc: Process, binary: str | None, timeout: float, native: bool, locals_: bool
+) -> pyspy.Dump:
+    """A dump that does not stop the process; stopped only if that gave no OS thread ids.
+
+    Why not always stop it: a ptrace stop interrupts a blocked ``write()``, which returns
+    short, and the program may go on with its data cut (seen with a subprocess writing its
+    stdout). CPython 3.8's threads carry no OS thread id unless the process is stopped; on a
+    proven hang that costs at most the interrupted write, and it names the threads.
+    """
+    first = _dump(proc, False, binary, timeout, native, locals_)
+    if first.ok and first.threads and all(t.os_thread_id is None for t in first.threads):
+        again = _dump(proc, True, binary, timeout, native, locals_)
+        return again if again.ok else first
+    return first
+
+
 def capture_stacks(
     diagnosis: Diagnosis,
     *,
@@ -94,20 +111,27 @@ def capture_stacks(
     timeout: float = pyspy.DUMP_TIMEOUT,
     native: bool = False,
     locals_: bool = False,
+    ignore_tids: Collection[int] = (),
 ) -> Diagnosis:
-    """py-spy every Python process of the diagnosis; name threads and roles from their frames.
+    """py-spy every living Python process of the diagnosis; name threads from their frames.
 
-    A proven hang is dumped blocking (the tree is idle, and only a stopped process gives OS
-    thread ids on every interpreter); a live one without stopping it. A failed dump never
-    aborts: it is listed under ``missing`` with its fix.
+    Dumps do not stop the processes (see ``_dump_proven`` for 3.8 on a proven hang). Zombies
+    are skipped. ``ignore_tids``: threads left out of the stacks (a watcher's own). A failed
+    dump never aborts: it is listed under ``missing`` with its fix.
     """
     if diagnosis.context is None:
         return diagnosis
     snap, knot = diagnosis.context
-    pythons = [p for p in snap.procs if pyspy.is_python(p)]
-    blocking = diagnosis.proven
+    alive = [p for p in snap.procs if not all(t.state in "ZX" for t in p.threads)]
+    pythons = [p for p in alive if pyspy.is_python(p)]
+
+    def one(p: Process) -> pyspy.Dump:
+        if diagnosis.proven:
+            return _dump_proven(p, binary, timeout, native, locals_)
+        return _dump(p, False, binary, timeout, native, locals_)
+
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(len(pythons), 16))) as pool:
-        dumps = list(pool.map(lambda p: _dump(p, blocking, binary, timeout, native, locals_), pythons))
+        dumps = list(pool.map(one, pythons))
     named: dict[tuple[int, int], tuple[str | None, str | None, str | None]] = {}
     for d in dumps:
         for c in spylabels.of(d.threads).values():
@@ -117,9 +141,12 @@ def capture_stacks(
         snap, knot, diagnosis.root, proven=diagnosis.proven, samples=diagnosis.samples,
         seconds=diagnosis.seconds, labels=named,
     )  # fmt: skip
+    skip = frozenset(ignore_tids)
     return dataclasses.replace(
         again,
-        stacks={str(d.pid): stacks.render(d.threads) for d in dumps if d.ok},
+        stacks={
+            str(d.pid): stacks.render([t for t in d.threads if t.tid not in skip]) for d in dumps if d.ok
+        },
         missing=tuple(
             f"process {d.pid}: {d.error}; {pyspy.FIXES[d.problem]}" for d in dumps if d.problem is not None
         ),

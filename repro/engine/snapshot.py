@@ -159,7 +159,7 @@ def _timespec(pid: int, addr: int, absolute_clock: int | None) -> float | None:
     if raw is None:
         return None
     sec, nsec = struct.unpack("qq", raw)
-    value = sec + nsec / 1e9
+    value = float(sec) + float(nsec) / 1e9
     if absolute_clock is not None:
         value -= time.clock_gettime(absolute_clock)
     return max(0.0, value)
@@ -187,7 +187,9 @@ def _wait_details(pid: int, nr: int | None, args: tuple[int, ...]) -> dict[str, 
         if args[4]:
             if name == "select":
                 raw = _mem(pid, args[4], 16)
-                timeout = None if raw is None else (lambda s, us: s + us / 1e6)(*struct.unpack("qq", raw))
+                if raw is not None:
+                    sec, usec = struct.unpack("qq", raw)
+                    timeout = float(sec) + float(usec) / 1e6
             else:
                 timeout = _timespec(pid, args[4], None)
         return {"fds": fds, "timeout": timeout}

@@ -203,7 +203,9 @@ def wait_of(snap: Snapshot, proc: Process, th: Thread, min_timed: float = MIN_TI
     elif call in syscalls.SLEEPS:
         return _live(proc, th, "asleep in time.sleep")
     if wait is None:
-        return _live(proc, th, f"in {call}, waiting on something outside the tree")
+        # A socket, a terminal, a file lock: it waits, but on something outside the graph.
+        what = f"in {call}, waiting on something outside the tree"
+        return Wait(proc.pid, th.tid, Kind.LIVE, frozenset(), what, outside=True)
     if wait.timeout is not None and (not wait.wakers or wait.timeout < min_timed):
         # A timed wait nobody can end early is a sleep; a short one is a polling loop.
         return _live(proc, th, f"in a timed wait ({wait.what}) that ends within {wait.timeout:.2f} s")

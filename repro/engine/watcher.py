@@ -193,4 +193,4 @@ class Watcher:
     @property
     def gone(self) -> bool:
         """The root has exited (and been reaped): there is nothing left to watch."""
-        return bool(self.latest) and not any(p.pid == self.root for p in self.latest[0].procs)
+        return self.latest is not None and not any(p.pid == self.root for p in self.latest[0].procs)

@@ -165,7 +165,11 @@ def _breaker(n: Namer, snap: Snapshot, knot: Knot) -> str:
     """For an open wait: the live threads it hangs on, starting from a blocked writer if any."""
     blocked = [w for w in knot.waits.values() if w.blocking]
     if not blocked:
-        return ""
+        away = [w for w in knot.waits.values() if w.outside]
+        if not away:
+            return ""
+        w = min(away, key=lambda w: (w.pid, w.tid))
+        return f"{n.who((w.pid, w.tid))} is {w.what}; only that outside world can end the wait"
     first = min(blocked, key=lambda w: (w.kind is not Kind.PIPE_WRITE, w.pid, w.tid))
     seen, todo, live = set(), [(first.pid, first.tid)], []
     while todo:
@@ -173,20 +177,20 @@ def _breaker(n: Namer, snap: Snapshot, knot: Knot) -> str:
         if t in seen:
             continue
         seen.add(t)
-        w = knot.waits.get(t)
-        if w is None or not w.blocking or w.outside:
+        seen_wait = knot.waits.get(t)
+        if seen_wait is None or not seen_wait.blocking or seen_wait.outside:
             live.append(t)
             continue
-        todo += sorted(w.wakers)
+        todo += sorted(seen_wait.wakers)
     said = []
     for t in live[:4]:
-        w = knot.waits.get(t)
-        if w is None:
+        live_wait = knot.waits.get(t)
+        if live_wait is None:
             said.append(f"{n.proc(t[0])} is outside what was observed")
-        elif w.outside:
-            said.append(f"{n.who(t)} waits on {w.what}, which something outside the tree can end")
+        elif live_wait.outside:
+            said.append(f"{n.who(t)} waits on {live_wait.what}, which something outside the tree can end")
         else:
-            said.append(f"{n.who(t)} is {w.what}")
+            said.append(f"{n.who(t)} is {live_wait.what}")
     head = _step(n, snap, first, None)
     return f"{head}; but {'; '.join(said) or 'a live thread can act'}: live, not hung"
 
@@ -239,7 +243,7 @@ def describe(
             f"{len(knot.stuck)} thread(s) in {len({t[0] for t in knot.stuck})} process(es) wait for each"
             f" other in a closed cycle{ends}; every thread that could break it is waiting on it"
         )
-    elif any(w.blocking for w in knot.waits.values()):
+    elif any(w.blocking or w.outside for w in knot.waits.values()):
         verdict = Verdict.BLOCKED
         breaker = _breaker(n, snap, knot)
         summary = "threads wait, but the cycle is not closed: a live thread can still end it"

@@ -22,7 +22,7 @@ def test_quick_demo_writes_results_figures_and_report(tmp_path: Path) -> None:
     report = out / "report" / "report.md"
     assert f"report:  {report}" in done.stdout
     text = report.read_text()
-    assert "cancel_join_thread" in text and "WAIT-FOR CYCLE" in text
+    assert "cancel_join_thread" in text and "The wait-for cycle:" in text
     for name in ("timeouts", "thresholds", "multiput", "matrix"):
         assert (out / "report" / f"{name}.png").stat().st_size > 10_000
         assert (out / "report" / f"{name}.svg").exists()

@@ -76,8 +76,8 @@ def test_a_report_from_real_runs_has_its_figures_table_and_threshold(
 def test_a_spy_record_puts_its_cycle_and_stacks_into_the_report(sweep: Path, tmp_path: Path) -> None:
     # A real capture: the buggy program hung at 1 MiB, py-spy on its tree, the cycle found.
     result = harness.run(RunSpec(variant="buggy", size=1 << 20, spy=True))
-    diagnosis = result.diagnosis
-    assert diagnosis is not None and diagnosis["cycle_text"], result.explanation
+    assert result.proof is not None and result.proof.cycle, result.explanation
+    diagnosis = result.proof.to_dict()
     spy = tmp_path / "spy.jsonl"
     with resultsfile.Writer(spy, {"test": "spy"}, resume=False) as out:
         out.append({"kind": "spy", "key": "spy:buggy:1MiB", "diagnosis": diagnosis})
@@ -85,10 +85,10 @@ def test_a_spy_record_puts_its_cycle_and_stacks_into_the_report(sweep: Path, tmp
     assert done.returncode == 0, done.stderr
     text = (tmp_path / "out" / "report.md").read_text()
     # The engine's own words, shown as it wrote them.
-    assert f"**The cycle:** {diagnosis['cycle_text']}" in text
-    assert diagnosis["text"].rstrip() in text
+    for step in result.proof.cycle:
+        assert step in text
     # Every dumped process's stacks, with the feeder blocked in its write.
-    for pid in diagnosis["stacks"]:
+    for pid in result.proof.stacks:
         assert f"process {pid}:\n" in text
     assert "QueueFeederThread (tid " in text and "_feed (" in text and "join (" in text
     assert "No py-spy diagnosis" not in text

@@ -230,6 +230,13 @@ def test_an_event_nobody_can_set_is_deadlocked_alone() -> None:
     assert d.verdict is Verdict.DEADLOCKED and d.fix == words.FIX_NOBODY
 
 
+def test_a_wait_on_a_socket_is_blocked_on_the_outside_not_running() -> None:
+    sock = Fd(3, "socket", 77, True, True)
+    snap = Snapshot(0.0, (proc(10, 1, (thread(10, 45, (3, 0, 100)),), (sock,)),), ())
+    d = words.describe(snap, one(snap), 10, proven=False, samples=2, seconds=0.0)
+    assert d.verdict is Verdict.BLOCKED and "outside" in d.breaker
+
+
 def test_running_and_zombie_threads() -> None:
     snap = Snapshot(0.0, (proc(10, 1, (thread(10, -1, state="R"), thread(11, None, state="Z"))),), ())
     knot = one(snap)
