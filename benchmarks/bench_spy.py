@@ -1,52 +1,88 @@
-"""Time to capture and classify a hung 3-process tree: parent, child and resource tracker (spawn).
+"""``joinstall spy --pid`` as a user runs it, whole command, on hung trees, side by side.
 
-One real stalled tree (1 MiB, spawn start method, so three Python processes: the parent in
-join(), the child waiting for its feeder, and multiprocessing's resource tracker) is proven
-stalled by the same sampler ``joinstall spy --pid`` uses, then kept hung while the capture
-runs repeatedly on it: one py-spy dump per process (run in parallel), parsing, labelling, the
-wait-for graph and its cycle, the text. Goal: at most 0.5 s.
+Three rows, each the median wall time of the complete command (interpreter start, imports,
+sampling until proof, py-spy on every Python process, the report):
+
+* a 3-process stall (the seed with spawn: parent, child, resource tracker);   goal <= 0.4 s
+* a 32-worker pool whose workers wait on the shared queue's write lock;       goal <= 1 s
+* the 3-process stall again with 2,000 unrelated sleeping processes around;   goal <= 1.5x the quiet row
 """
 
 from __future__ import annotations
 
-from joinstall import harness, reaper
-from joinstall.records import RunSpec
-from joinstall.spy import capture, pyspy, target
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 from benchmarks import timing
 
-REPEATS = 7
-GOAL = 0.5
+REPEATS = 5
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "engine_corpus"
+CROWD = 2000
+
+
+@contextlib.contextmanager
+def hung(*argv: str) -> Iterator[int]:
+    proc = subprocess.Popen(
+        [sys.executable, str(CORPUS / argv[0]), *argv[1:]], stdout=subprocess.PIPE, start_new_session=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == b"READY"
+        time.sleep(0.5)
+        yield proc.pid
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@contextlib.contextmanager
+def crowd(n: int) -> Iterator[None]:
+    """``n`` sleeping processes that have nothing to do with the tree (one session, one kill)."""
+    leader = subprocess.Popen(
+        ["sh", "-c", f"i=0; while [ $i -lt {n} ]; do sleep 600 & i=$((i+1)); done; wait"],
+        start_new_session=True,
+    )
+    try:
+        while len(os.listdir("/proc")) < n:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        yield
+    finally:
+        os.killpg(leader.pid, signal.SIGKILL)
+        leader.wait()
+
+
+def spy(pid: int) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "joinstall", "spy", "--pid", str(pid)], capture_output=True, text=True
+    )
+    took = time.perf_counter() - start
+    assert done.returncode == 0, done.stdout + done.stderr
+    return took
 
 
 def main() -> None:
-    spec = RunSpec(variant="buggy", size=1 << 20, timeout=60, start_method="spawn")
-    with reaper.session(harness.program_argv(spec), stdout=-1, stderr=-1) as proc:
-        sampler = target.sample(proc.pid, budget=30)
-        evidence = sampler.evidence
-        if evidence is None:
-            print("  the program did not stall within 30 s; nothing to measure")
-            return
-        snap = sampler.snaps[-1]
-        pythons = [p.pid for p in snap.procs if pyspy.is_python(p)]
-        print(f"  tree: {len(snap.procs)} processes, {len(pythons)} Python ({', '.join(map(str, pythons))})")
-
-        def once(binary: str | None = None, native: bool = False) -> None:
-            result = capture.capture(snap, evidence, proc.pid, binary=binary, native=native)
-            assert result is not None and result["cycle"], "the cycle must close on every repeat"
-
-        rows = [
-            ("capture + classify (py-spy)", timing.median(timing.repeat(once, REPEATS))),
-            (
-                "capture, /proc only",
-                timing.median(timing.repeat(lambda: once(binary="/nonexistent"), REPEATS)),
-            ),
-            ("one py-spy dump", timing.median(timing.repeat(lambda: pyspy.dump(proc.pid), REPEATS))),
-            ("capture --native", timing.median(timing.repeat(lambda: once(native=True), REPEATS))),
-        ]
-    timing.table(rows, base="capture + classify (py-spy)")
-    took = rows[0][1]
-    print(
-        f"  median over {REPEATS} repeats: {took * 1000:.1f} ms for 3 processes;"
-        f" goal <= {GOAL * 1000:.0f} ms: {'met' if took <= GOAL else 'MISSED'}"
-    )
+    with hung("seed_join.py", "spawn") as pid:
+        quiet = timing.median([spy(pid) for _ in range(REPEATS)])
+        with crowd(CROWD):
+            crowded = timing.median([spy(pid) for _ in range(REPEATS)])
+    with hung("pool_queue.py", "fork", "32") as pid:
+        pool = timing.median([spy(pid) for _ in range(REPEATS)])
+    rows = [
+        ("spy, 3-process stall", quiet),
+        ("spy, 32-worker pool", pool),
+        (f"spy, 3-process stall, {CROWD:,} sleepers", crowded),
+    ]
+    timing.table(rows, base="spy, 3-process stall")
+    verdicts = [
+        f"3-process {quiet:.2f} s (goal <= 0.4 s): {'met' if quiet <= 0.4 else 'MISSED'}",
+        f"32 workers {pool:.2f} s (goal <= 1 s): {'met' if pool <= 1.0 else 'MISSED'}",
+        f"crowded {crowded / quiet:.2f}x (goal <= 1.5x): {'met' if crowded / quiet <= 1.5 else 'MISSED'}",
+    ]
+    print("  " + "; ".join(verdicts))

@@ -140,7 +140,8 @@ class Watcher:
             return self.proof
         self.samples += 1
         candidate = self.prev is not None and bool(self.prev[1].stuck)
-        if not self.tree or (not candidate and self.samples % TREE_EVERY == 0):
+        walked = not self.tree or (not candidate and self.samples % TREE_EVERY == 0)
+        if walked:
             self.tree = tree(self.root)
         snap = snapshot.take([*self.tree, *sorted(self.extra)])
         knot = self._analyse(snap)
@@ -150,7 +151,8 @@ class Watcher:
             return None
         if not candidate:
             # The first sight of a knot: make sure the next sample sees the whole tree.
-            self.tree = tree(self.root)
+            if not walked:
+                self.tree = tree(self.root)
             self.prev = (snap, knot)
             return None
         assert self.prev is not None
