@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from joinstall import harness, resultsfile, variants
+from joinstall import defaults, harness, resultsfile, variants
 from joinstall.measure import matrix, sweep, threshold
 from joinstall.records import Mode, RunRecord, RunSpec
 from tqdm import tqdm
@@ -41,7 +41,7 @@ class Plan:
 
 FULL = Plan(
     faithful_sizes=(1024, 4096, 16384, 32768, 60000, 65514, 65515, 70000, 131072, 262144, 524288, 1 << 20),
-    faithful_timeout=1.0,
+    faithful_timeout=defaults.FAITHFUL_TIMEOUT,
     # 65,514/65,515: the queue threshold; 65,536/65,537: popen_wait's own (its stdout pipe).
     fast_sizes=(1024, 8192, 32768, 65514, 65515, 65536, 65537, 131072, 262144, 524288, 1 << 20),
     capacities=tuple(4096 << k for k in range(9)),  # 4 KiB .. 1 MiB
@@ -51,6 +51,7 @@ FULL = Plan(
 #: What the test suite runs: every step, on the fewest points that still show each effect.
 QUICK = Plan(
     faithful_sizes=(1024, 65514, 65515, 1 << 20),
+    # Shorter than the default: the test suite waits it out at every stalled size.
     faithful_timeout=0.5,
     fast_sizes=(1024, 1 << 20),
     capacities=(4096, 65536),
@@ -120,7 +121,7 @@ class _Steps:
     def fast_sweep(self) -> Path:
         every = tuple(variants.REGISTRY)
         self.say(f"[2/7] fast sweep: all {len(every)} variants, stalls proven from /proc")
-        return self._sweep("sweep.jsonl", self.plan.fast_sizes, every, Mode.FAST, 10.0)
+        return self._sweep("sweep.jsonl", self.plan.fast_sizes, every, Mode.FAST, defaults.TIMEOUT)
 
     def thresholds(self) -> Path:
         caps = self.plan.capacities

@@ -1,4 +1,7 @@
-"""Errors a user can act on, and the exit codes they map to (in one place: ``cli.main``)."""
+"""Errors a user can act on, and the exit codes they map to (in one place: ``cli.main``).
+
+``ExitCode`` is the table of exit statuses; the README's table says the same, row for row.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ class ExitCode(enum.IntEnum):
     MISMATCH = 1
     #: ``spy``: no hang was proven (the tree is blocked but live, or running); the verdict says why.
     NO_HANG = 1
+    #: ``lint``: the check found something (or a file did not parse), flake8's convention.
+    FINDINGS = 1
     #: Bad input: a one-line message says what to change; nothing was started or written.
     USAGE = 2
     #: The target program itself failed (verdict ``error``): its stderr is in the output.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import selectors
@@ -13,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from joinstall import interpreters, reaper, variants
+from joinstall import defaults, interpreters, reaper, variants
 from joinstall.engine import Diagnosis, Watcher, capture_stacks
 from joinstall.engine import Verdict as HangVerdict
 from joinstall.errors import PlatformError, UsageError
@@ -27,11 +26,10 @@ PROGRAMS = Path(__file__).parent / "programs"
 SAMPLE_INTERVAL = 0.005
 #: A run that outlives timeout + this is cut off as an error, so nothing can hang.
 GRACE = 30.0
-MAX_PUTS = 100_000
-#: The oldest CPython the target program runs on.
-MIN_PYTHON = (3, 8)
-#: A day: join(T) beyond that is a typo, and Python's own limit is far above any real use.
-MAX_TIMEOUT = 86_400.0
+#: The bounds and the interpreter floor live in ``joinstall.defaults``; kept here by name.
+MAX_PUTS = defaults.MAX_PUTS
+MIN_PYTHON = defaults.MIN_PYTHON
+MAX_TIMEOUT = defaults.MAX_TIMEOUT
 _CHILD_PID = re.compile(r"^CHILD: PID is (\d+)")
 
 Listener = Callable[[str], None]
@@ -39,25 +37,23 @@ Listener = Callable[[str], None]
 
 def validate(spec: RunSpec) -> interpreters.Interpreter:
     """Reject a bad spec before anything is started (UsageError, one line); return its interpreter."""
-    if not 0 <= spec.size <= seed.MAX_SIZE:
-        raise UsageError(f"--size must be a whole number of bytes from 0 to {seed.MAX_SIZE:,} (256 MiB)")
-    if not (math.isfinite(spec.timeout) and 0 < spec.timeout <= MAX_TIMEOUT):
-        raise UsageError(
-            f"--timeout must be a number of seconds greater than 0 and at most {MAX_TIMEOUT:,.0f}"
-        )
+    if not defaults.SIZE_BOUND.ok(spec.size):
+        raise UsageError(defaults.SIZE_BOUND.message(spec.size))
+    if not defaults.TIMEOUT_BOUND.ok(spec.timeout):
+        raise UsageError(defaults.TIMEOUT_BOUND.message(spec.timeout))
     variant = variants.get(spec.variant)
     given = {"--pipe-size": spec.pipe_size != 0, "--puts": spec.puts != 1}
     for option, why in variant.not_for:
         if given[option]:
             raise UsageError(f"{option} does not apply to variant {variant.name}: {why}")
-    if not 1 <= spec.puts <= MAX_PUTS:
-        raise UsageError(f"--puts must be from 1 to {MAX_PUTS:,}")
+    if not defaults.PUTS_BOUND.ok(spec.puts):
+        raise UsageError(defaults.PUTS_BOUND.message(spec.puts))
     if not (os.path.isfile(spec.shell) and os.access(spec.shell, os.X_OK)):
         raise UsageError(f"shell {spec.shell} does not exist or is not executable; pass --shell /bin/sh")
     interp = interpreters.probe(spec.python)
     if interpreters.version_tuple(interp.version)[:2] < MIN_PYTHON:
         raise UsageError(
-            f"Python {interp.version} cannot run the target program; pass a --python of CPython 3.8 or newer"
+            f"Python {interp.version} cannot run the target program; pass a --python of CPython {'.'.join(map(str, MIN_PYTHON))} or newer"
         )
     if spec.mode is Mode.FAST and not procfs.available():
         raise PlatformError(

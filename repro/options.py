@@ -1,4 +1,9 @@
-"""Options shared by the commands that run programs, parsed into a RunSpec in one place."""
+"""The command line's edge: option types that check their bounds, shared options, and the RunSpec.
+
+Defaults and bounds come from ``joinstall.defaults``; a value out of range is refused here, while
+argparse parses it, so the message names the flag (``argument --puts: must be ...``). The harness
+and the measurements check the same bounds again for callers from Python, naming the value.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,10 @@ import argparse
 import os
 import re
 import sys
+from collections.abc import Callable
 
+from joinstall import defaults
+from joinstall.defaults import Bound
 from joinstall.observe import pipes
 from joinstall.records import Mode, RunSpec
 
@@ -26,6 +34,54 @@ def size(text: str) -> int:
     if not match or match.group(2).lower() not in UNITS:
         raise argparse.ArgumentTypeError(f"{text!r} is not a byte count; write e.g. 65515, 64KiB or 1MiB")
     return int(match.group(1)) * UNITS[match.group(2).lower()]
+
+
+def _within(bound: Bound, value: float, text: str) -> None:
+    if not bound.ok(value):
+        raise argparse.ArgumentTypeError(f"{bound.rule()}, not {text}")
+
+
+def count(bound: Bound) -> Callable[[str], int]:
+    """An argparse type: a whole number within ``bound``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; {bound.rule()}") from None
+        _within(bound, value, text)
+        return value
+
+    parse.__name__ = bound.name
+    return parse
+
+
+def seconds(text: str) -> float:
+    """A join timeout T in seconds: finite, above 0, at most a day."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds; {defaults.TIMEOUT_BOUND.rule()}"
+        ) from None
+    _within(defaults.TIMEOUT_BOUND, value, text)
+    return value
+
+
+def sized(bound: Bound) -> Callable[[str], int]:
+    """An argparse type: a byte count (``64KiB``) within ``bound``."""
+
+    def parse(text: str) -> int:
+        n = size(text)
+        _within(bound, n, text)
+        return n
+
+    parse.__name__ = bound.name
+    return parse
+
+
+#: A payload size the target program accepts.
+payload = sized(defaults.SIZE_BOUND)
 
 
 def human(n: int) -> str:
@@ -68,18 +124,40 @@ def add_pipe_size(p: argparse.ArgumentParser) -> None:
 
 
 def add_puts(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--puts", type=int, default=1, help="send the payload as this many messages (default 1)")
+    p.add_argument(
+        "--puts", type=count(defaults.PUTS_BOUND), default=defaults.PUTS,
+        help=f"send the payload as this many messages (default {defaults.PUTS})",
+    )  # fmt: skip
 
 
-def add_program_options(p: argparse.ArgumentParser, *, variant: bool = True) -> None:
+def add_jobs(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "-j", "--jobs", type=count(defaults.JOBS_BOUND), default=defaults.JOBS,
+        help=f"{what} at a time (default {defaults.JOBS}; each is its own process tree)",
+    )  # fmt: skip
+
+
+def add_timeout(p: argparse.ArgumentParser, default: float | None, help: str) -> None:
+    p.add_argument("--timeout", type=seconds, default=default, help=help)
+
+
+def add_program_options(
+    p: argparse.ArgumentParser, *, variant: bool = True, timeout: float | None = defaults.TIMEOUT
+) -> None:
+    """The options of one run. ``timeout=None``: the command picks T by mode (``defaults.join_timeout``)."""
     if variant:
         p.add_argument("--variant", default="buggy", help="program variant (see `joinstall variants`)")
-    p.add_argument("--timeout", type=float, default=10.0, help="the program's join timeout T, seconds")
+    add_timeout(
+        p, timeout, f"the program's join timeout T, seconds (default {defaults.TIMEOUT:g}"
+        + ("" if timeout is not None else f"; with --faithful {defaults.FAITHFUL_TIMEOUT:g}") + ")",
+    )  # fmt: skip
     p.add_argument(
         "--start-method", default=None, help="fork, spawn or forkserver (default: the interpreter's)"
     )
     p.add_argument(
-        "--shell", default="/bin/sh", help="shell for the payload pipeline (the original used /usr/bin/zsh)"
+        "--shell",
+        default=defaults.SHELL,
+        help="shell for the payload pipeline (the original used /usr/bin/zsh)",
     )
     p.add_argument("--python", default=sys.executable, help="interpreter that runs the program")
     add_pipe_size(p)
@@ -93,11 +171,11 @@ def add_program_options(p: argparse.ArgumentParser, *, variant: bool = True) -> 
 def spec_from(args: argparse.Namespace, **overrides: object) -> RunSpec:
     fields = {
         "variant": getattr(args, "variant", "buggy"),
-        "size": getattr(args, "size", 1024 * 1024),
+        "size": getattr(args, "size", defaults.SIZE),
         "timeout": args.timeout,
         "start_method": args.start_method,
         "shell": args.shell,
-        "puts": getattr(args, "puts", 1),
+        "puts": getattr(args, "puts", defaults.PUTS),
         "pipe_size": args.pipe_size,
         "python": args.python,
         "mode": Mode.FAITHFUL if getattr(args, "faithful", False) else Mode.FAST,

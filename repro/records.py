@@ -8,6 +8,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from joinstall import defaults
 from joinstall.engine.diagnosis import Diagnosis
 from joinstall.observe.verdict import Verdict
 
@@ -24,11 +25,11 @@ class RunSpec:
     """One run of a target program. ``start_method=None`` means the interpreter's default."""
 
     variant: str = "buggy"
-    size: int = 1024 * 1024
-    timeout: float = 10.0
+    size: int = defaults.SIZE
+    timeout: float = defaults.TIMEOUT
     start_method: str | None = None
-    shell: str = "/bin/sh"
-    puts: int = 1
+    shell: str = defaults.SHELL
+    puts: int = defaults.PUTS
     pipe_size: int = 0
     python: str = sys.executable
     mode: Mode = Mode.FAST

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from joinstall import demo
+from joinstall import demo, options
 from joinstall.errors import ExitCode, UsageError
 
 NAME = "demo"
@@ -21,7 +21,7 @@ NAME = "demo"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("results"), help="folder for results and the report")
     p.add_argument("--quick", action="store_true", help="the fewest points that still show every effect")
-    p.add_argument("-j", "--jobs", type=int, default=2, help="runs in parallel (default 2)")
+    options.add_jobs(p, "runs")
     p.add_argument(
         "--no-progress", action="store_true", help="no progress bars (they are drawn only on a terminal)"
     )
@@ -44,8 +44,6 @@ def _stderr(text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.jobs < 1:
-        raise UsageError("-j must be 1 or more")
     _check_out(args.out)
     plan = demo.QUICK if args.quick else demo.FULL
     say = _stderr if args.json else demo.say_line

@@ -31,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     options.add_pipe_size(p)
     options.add_puts(p)
-    p.add_argument("-j", "--jobs", type=int, default=2, help="cells measured at the same time (default 2)")
+    options.add_jobs(p, "cells measured")
     p.add_argument("--json", action="store_true", help="print the matrix as JSON")
     p.add_argument(
         "-o", "--output", type=Path, default=None, help="also append one record per cell to this results file"

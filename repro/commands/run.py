@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from joinstall import harness, options
+from joinstall import defaults, harness, options
 from joinstall.errors import ExitCode
 from joinstall.observe import procfs
 from joinstall.observe.verdict import Verdict
@@ -20,7 +20,7 @@ NAME = "run"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--size", type=options.size, default=1024 * 1024, help="payload bytes (default 1MiB)")
+    p.add_argument("--size", type=options.size, default=defaults.SIZE, help="payload bytes (default 1MiB)")
     options.add_puts(p)
     p.add_argument(
         "--faithful", action="store_true", help="let join(T) time out instead of stopping at proof"

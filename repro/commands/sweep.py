@@ -14,14 +14,12 @@ import argparse
 import json
 from pathlib import Path
 
-from joinstall import interpreters, options, variants
+from joinstall import defaults, interpreters, options, variants
+from joinstall.errors import UsageError
 from joinstall.measure import grid, sweep, sweepconfig
 from joinstall.records import Mode
 
 NAME = "sweep"
-#: A faithful sweep waits out every stalled join, so its default T is short.
-FAITHFUL_TIMEOUT = 1.0
-FAST_TIMEOUT = 10.0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -32,30 +30,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=Path("results/sweep.jsonl"),
         help="results file (default results/sweep.jsonl)",
     )
-    p.add_argument("--lo", type=options.size, default=grid.DEFAULT_LO, help="smallest size (default 1KiB)")
-    p.add_argument("--hi", type=options.size, default=grid.DEFAULT_HI, help="largest size (default 1MiB)")
-    p.add_argument(
-        "--points", type=int, default=grid.DEFAULT_POINTS, help="log-grid points (dense ones come on top)"
-    )
-    p.add_argument(
-        "--dense", type=int, default=grid.DENSE_POINTS, help="extra points around the predicted threshold"
-    )
+    p.add_argument("--lo", type=options.sized(defaults.GRID_LO_BOUND), default=defaults.GRID_LO,
+                   help=f"smallest size (default {options.human(defaults.GRID_LO)})")  # fmt: skip
+    p.add_argument("--hi", type=options.payload, default=defaults.GRID_HI,
+                   help=f"largest size (default {options.human(defaults.GRID_HI)})")  # fmt: skip
+    p.add_argument("--points", type=options.count(defaults.POINTS_BOUND), default=defaults.GRID_POINTS,
+                   help=f"log-grid points, dense ones on top (default {defaults.GRID_POINTS})")  # fmt: skip
+    p.add_argument("--dense", type=options.count(defaults.DENSE_BOUND), default=defaults.DENSE_POINTS,
+                   help=f"extra points around the predicted threshold (default {defaults.DENSE_POINTS})")  # fmt: skip
     p.add_argument(
         "--variants", default=None, help="comma-separated names, or all (default buggy,fixed; map: buggy)"
     )
-    p.add_argument("-j", "--jobs", type=int, default=2, help="runs at a time (each is its own process tree)")
+    options.add_jobs(p, "runs")
     p.add_argument(
-        "--faithful", action="store_true", help=f"let each join(T) run out (default T {FAITHFUL_TIMEOUT:g} s)"
-    )
+        "--faithful", action="store_true",
+        help=f"let each join(T) run out (default T {defaults.FAITHFUL_TIMEOUT:g} s)",
+    )  # fmt: skip
     p.add_argument("--fresh", action="store_true", help="overwrite the results file instead of resuming it")
     p.add_argument("--puts", type=_counts, default=(), help="multi-put map: put counts, e.g. 1,2,4 or 1-24")
     p.add_argument(
         "--no-progress", action="store_true", help="no progress bar (it is off anyway when not a TTY)"
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    options.add_program_options(p, variant=False)
-    # None: the default depends on --faithful (see run).
-    p.set_defaults(timeout=None)
+    # No default T: it depends on --faithful (see config_from).
+    options.add_program_options(p, variant=False, timeout=None)
 
 
 def _counts(text: str) -> tuple[int, ...]:
@@ -69,12 +67,17 @@ def _counts(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a list of put counts; write e.g. 1,2,4 or 1-24"
         ) from None
-    if not out or min(out) < 1:
-        raise argparse.ArgumentTypeError(f"--puts counts must be 1 or more, not {text!r}")
+    bound = defaults.PUTS_BOUND
+    if not out or not (bound.ok(min(out)) and bound.ok(max(out))):
+        raise argparse.ArgumentTypeError(f"every count {bound.rule()}, not {text!r}")
     return tuple(sorted(out))
 
 
 def config_from(args: argparse.Namespace) -> sweepconfig.SweepConfig:
+    if args.lo >= args.hi:
+        raise UsageError(
+            f"the size range {args.lo:,}..{args.hi:,} is empty or inverted; pass a --lo below --hi"
+        )
     chosen = args.variants or ("buggy" if args.puts else "buggy,fixed")
     names = list(variants.REGISTRY) if chosen == "all" else [n.strip() for n in chosen.split(",")]
     for name in names:
@@ -85,9 +88,7 @@ def config_from(args: argparse.Namespace) -> sweepconfig.SweepConfig:
     centres = None if args.puts else grid.centres(args.python, args.pipe_size, names)
     sizes = grid.log_grid(args.lo, args.hi, args.points, centres, dense_points=args.dense)
     mode = Mode.FAITHFUL if args.faithful else Mode.FAST
-    timeout = (
-        args.timeout if args.timeout is not None else FAITHFUL_TIMEOUT if args.faithful else FAST_TIMEOUT
-    )
+    timeout = args.timeout if args.timeout is not None else defaults.join_timeout(args.faithful)
     return sweepconfig.SweepConfig(
         sizes=tuple(sizes), variants=tuple(dict.fromkeys(names)), python=args.python,
         start_method=args.start_method, shell=args.shell, pipe_size=args.pipe_size, puts=args.puts,

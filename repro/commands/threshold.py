@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from joinstall import options, resultsfile
+from joinstall import defaults, options, resultsfile
 from joinstall.errors import ExitCode, UsageError
 from joinstall.measure import threshold as th
 from joinstall.measure.measurements import MultiputResult, Probe, ThresholdResult
@@ -29,11 +29,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     options.add_pipe_size(p)
     options.add_puts(p)
-    p.add_argument("--message-size", type=options.size, default=None,
+    p.add_argument("--message-size", type=options.payload, default=None,
                    help="instead: the number of puts of this many bytes each that stalls")  # fmt: skip
-    p.add_argument("--lo", type=options.size, default=0, help="search from this payload size (default 0)")
+    p.add_argument("--lo", type=options.payload, default=0, help="search from this payload size (default 0)")
     p.add_argument(
-        "--hi", type=options.size, default=None, help="search up to this size (default: the capacity)"
+        "--hi", type=options.payload, default=None, help="search up to this size (default: the capacity)"
     )
     p.add_argument(
         "--no-predict", action="store_true", help="plain bisection, without probing the prediction first"
@@ -43,9 +43,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="a probe stalls when the program's join(--timeout) runs out, not when /proc proves it",
     )
-    p.add_argument(
-        "--timeout", type=float, default=None, help="the program's join timeout (timeout-based: 2 s)"
-    )
+    options.add_timeout(
+        p, None, f"the program's join timeout T, seconds (default {defaults.TIMEOUT:g};"
+        f" timeout-based: {defaults.FAITHFUL_TIMEOUT:g})",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the result record as JSON")
     p.add_argument(
         "-o", "--output", type=Path, default=None, help="also append the record to this results file"
@@ -84,10 +85,12 @@ def _threshold_text(res: ThresholdResult) -> str:
 
 def plan(args: argparse.Namespace) -> th.ThresholdSearch | th.MultiputSearch:
     """Check every option, run nothing."""
-    if args.puts < 1:
-        raise UsageError("--puts must be 1 or more")
     mode = Mode.FAITHFUL if args.timeout_based else Mode.FAST
     if args.message_size is None:
+        if args.hi is not None and args.hi <= args.lo:
+            raise UsageError(
+                f"--lo {args.lo} .. --hi {args.hi} is not a range of payload sizes; pass a --lo below --hi"
+            )
         return th.plan_threshold(
             args.python, args.start_method, args.pipe_size, args.puts, lo=args.lo, hi=args.hi,
             mode=mode, timeout=args.timeout,

@@ -9,13 +9,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from joinstall import harness, interpreters
+from joinstall import defaults, interpreters
 from joinstall.errors import UsageError
 
 #: Why an interpreter older than the program's floor is skipped (the reason discover gives is
 #: about versions; this one says what it means here).
-TOO_OLD = "the target program runs on CPython 3.8 or newer"
-MIN_VERSION = harness.MIN_PYTHON
+MIN_VERSION = defaults.MIN_PYTHON
+TOO_OLD = f"the target program runs on CPython {'.'.join(map(str, MIN_VERSION))} or newer"
 
 
 @dataclasses.dataclass(frozen=True)

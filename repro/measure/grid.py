@@ -7,20 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from joinstall import variants
+from joinstall import defaults, variants
 from joinstall.errors import UsageError
 from joinstall.model import pipemodel
 from joinstall.observe import pipes
 from joinstall.programs import seed
 
-DEFAULT_LO = 1024
-DEFAULT_HI = 1024 * 1024
-#: More points than any sweep can run in a day: a larger number is a typo.
-MAX_POINTS = 10_000
-#: 48 log points + 16 dense points = the 64 sizes of the default sweep.
-DEFAULT_POINTS = 48
-DENSE_POINTS = 16
-DENSE_SPAN = 64
+DEFAULT_LO = defaults.GRID_LO
+DEFAULT_HI = defaults.GRID_HI
+DEFAULT_POINTS = defaults.GRID_POINTS
+DENSE_POINTS = defaults.DENSE_POINTS
+DENSE_SPAN = defaults.DENSE_SPAN
 
 
 def log_grid(
@@ -37,18 +34,16 @@ def log_grid(
     and the first that stalls, when c is the threshold) and spread the rest evenly over
     [c - span, c + span + 1]. Points outside [lo, hi] are dropped. Sorted and unique.
     """
-    if lo < 1:
-        raise UsageError(f"--lo must be at least 1 byte (a log grid cannot start at {lo})")
-    if hi > seed.MAX_SIZE:
-        raise UsageError(f"--hi must be at most {seed.MAX_SIZE:,} bytes (256 MiB)")
+    defaults.GRID_LO_BOUND.check(lo)
+    defaults.SIZE_BOUND.check(hi, "the largest size")
     if lo >= hi:
-        raise UsageError(f"the size range {lo:,}..{hi:,} is empty or inverted; pass a --lo below --hi")
-    if not 1 <= points <= MAX_POINTS:
-        raise UsageError(f"--points must be from 1 to {MAX_POINTS:,}; a grid of {points} points cannot run")
-    if not (0 <= dense_points <= MAX_POINTS and dense_span >= 0):
         raise UsageError(
-            f"--dense must be from 0 to {MAX_POINTS:,} (got {dense_points} points, span {dense_span})"
+            f"the size range {lo:,}..{hi:,} is empty or inverted; the smallest size must be below the largest"
         )
+    defaults.POINTS_BOUND.check(points)
+    defaults.DENSE_BOUND.check(dense_points)
+    if dense_span < 0:
+        raise UsageError(f"the dense span must be 0 or more bytes, not {dense_span}")
     ratio = hi / lo
     grid = {lo} if points == 1 else {round(lo * ratio ** (i / (points - 1))) for i in range(points)}
     grid |= {hi} if points > 1 else set()  # float rounding must not lose the end point

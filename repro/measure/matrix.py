@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from joinstall import harness, interpreters
+from joinstall import defaults, interpreters
 from joinstall.errors import JoinstallError, PlatformError, UsageError
 from joinstall.measure import threshold
 from joinstall.measure.eligible import Skipped, candidates
@@ -113,14 +113,12 @@ def plan(
     pythons: Sequence[str] | None = None,
     pipe_size: int = 0,
     puts: int = 1,
-    jobs: int = 2,
+    jobs: int = defaults.JOBS,
     start_methods: Sequence[str] | None = None,
 ) -> Plan:
     """Check the options and find the cells: every interpreter (or the given ones) x method."""
-    if jobs < 1:
-        raise UsageError("-j/--jobs must be 1 or more")
-    if not 1 <= puts <= harness.MAX_PUTS:
-        raise UsageError(f"--puts must be from 1 to {harness.MAX_PUTS:,}")
+    defaults.JOBS_BOUND.check(jobs)
+    defaults.PUTS_BOUND.check(puts)
     capacity = pipes.capacity_for(pipe_size)
     found, skipped = candidates(pythons)
     known = {m for interp in found for m in interp.start_methods}
@@ -179,7 +177,7 @@ def run(
     pythons: Sequence[str] | None = None,
     pipe_size: int = 0,
     puts: int = 1,
-    jobs: int = 2,
+    jobs: int = defaults.JOBS,
     start_methods: Sequence[str] | None = None,
     on_cell: Callable[[ThresholdResult | CellError], None] | None = None,
 ) -> Matrix:

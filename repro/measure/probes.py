@@ -13,19 +13,12 @@ import dataclasses
 import time
 from collections.abc import Callable
 
-from joinstall import harness, interpreters
+from joinstall import defaults, harness, interpreters
 from joinstall.errors import PlatformError
 from joinstall.measure.measurements import Probe
 from joinstall.observe import pipes
 from joinstall.observe.verdict import Verdict
 from joinstall.records import Mode, RunResult, RunSpec
-
-#: The program's join timeout in fast mode: a stall is proven long before; this only bounds a
-#: run whose stall the harness could not prove (then join's own timeout decides).
-FAST_TIMEOUT = 10.0
-#: The timeout-based mode waits this long for every stalling probe: short, as join either
-#: returns at once or never does.
-FAITHFUL_TIMEOUT = 2.0
 
 OnProbe = Callable[[Probe], None]
 
@@ -49,7 +42,7 @@ def target(
 ) -> Target:
     """Check a configuration the way every run is checked (``harness.validate``), run nothing."""
     if timeout is None:
-        timeout = FAST_TIMEOUT if mode is Mode.FAST else FAITHFUL_TIMEOUT
+        timeout = defaults.join_timeout(faithful=mode is Mode.FAITHFUL)
     spec = RunSpec(
         python=python, start_method=start_method, pipe_size=pipe_size, puts=puts, mode=mode, timeout=timeout
     )

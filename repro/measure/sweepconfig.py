@@ -6,7 +6,7 @@ import dataclasses
 import sys
 from typing import Any
 
-from joinstall import harness
+from joinstall import defaults, harness
 from joinstall.errors import UsageError
 from joinstall.measure import grid
 from joinstall.programs import seed
@@ -26,15 +26,15 @@ class SweepConfig:
     variants: tuple[str, ...] = ("buggy", "fixed")
     python: str = sys.executable
     start_method: str | None = None
-    shell: str = "/bin/sh"
+    shell: str = defaults.SHELL
     pipe_size: int = 0
     puts: tuple[int, ...] = ()
-    timeout: float = 10.0
+    timeout: float = defaults.TIMEOUT
     mode: Mode = Mode.FAST
     spy: bool = False
     spy_native: bool = False
     spy_locals: bool = False
-    jobs: int = 2
+    jobs: int = defaults.JOBS
 
     def to_dict(self) -> dict[str, Any]:
         """The results file's ``config``. Without ``jobs``: parallelism changes no result, so a
@@ -58,18 +58,17 @@ class SweepConfig:
     def validate(self) -> None:
         """Reject a bad configuration before anything starts or any file is touched."""
         if not self.sizes:
-            raise UsageError("the grid has no sizes; widen --lo/--hi or raise --points")
+            raise UsageError("the grid has no sizes; widen its range or give it more points")
         if not self.variants:
-            raise UsageError("no variants chosen; pass --variants buggy,fixed or all")
-        if self.jobs < 1:
-            raise UsageError(f"-j must be 1 or more, not {self.jobs}")
-        if any(k < 1 for k in self.puts):
-            raise UsageError("--puts counts must be 1 or more")
+            raise UsageError("no variants chosen; choose e.g. buggy and fixed")
+        defaults.JOBS_BOUND.check(self.jobs)
+        if self.puts:
+            defaults.PUTS_BOUND.check(min(self.puts), "every put count")
         biggest = max(self.sizes) * max(self.puts or (1,))
         if biggest > seed.MAX_SIZE:
             raise UsageError(
                 f"the largest run would send {biggest:,} bytes, over the program's 256 MiB;"
-                " lower --hi or the put counts"
+                " lower the largest size or the put counts"
             )
         # One spec per variant covers the variant, shell, interpreter, start method and pipe
         # size; the largest payload covers the size bound.

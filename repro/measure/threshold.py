@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from joinstall import harness
+from joinstall import defaults
 from joinstall.errors import PlatformError, UsageError
 from joinstall.measure.measurements import MultiputResult, ThresholdResult
 from joinstall.measure.probes import OnProbe, Prober, Target, target
@@ -50,11 +50,11 @@ class ThresholdSearch:
             return prober(n, self.puts)
 
         if self.lo > 0 and stalls(self.lo):
-            raise UsageError(f"a payload of --lo {self.lo} bytes already stalls; lower --lo")
+            raise UsageError(f"the smallest size searched, {self.lo:,} bytes, already stalls; lower it")
         # A payload of `capacity` bytes or more can never fit: every byte needs a byte in the pipe.
         if self.hi < t.capacity and not stalls(self.hi):
             raise UsageError(
-                f"a payload of --hi {self.hi} bytes does not stall; raise --hi (up to {t.capacity})"
+                f"the largest size searched, {self.hi:,} bytes, does not stall; raise it (up to {t.capacity:,})"
             )
         fits_at = self.lo if self.lo > 0 else -1
         measured, how = search(stalls, fits_at, self.hi, predicted if use_prediction else None)
@@ -88,16 +88,11 @@ def plan_threshold(
     timeout: float | None = None,
 ) -> ThresholdSearch:
     """Check a threshold search (``hi`` defaults to the capacity, which can never fit)."""
-    if puts < 1:
-        raise UsageError("--puts must be 1 or more")
     t = target(python, start_method, pipe_size, puts, mode, timeout)
     hi = t.capacity if hi is None else hi
     if lo < 0 or hi <= lo:
-        raise UsageError(f"--lo {lo} .. --hi {hi} is not a range of payload sizes; need 0 <= lo < hi")
-    if hi > seed.MAX_SIZE:
-        raise UsageError(
-            f"--hi must be at most {seed.MAX_SIZE:,} bytes (256 MiB), the program's largest payload"
-        )
+        raise UsageError(f"{lo} .. {hi} is not a range of payload sizes; need 0 <= lo < hi")
+    defaults.SIZE_BOUND.check(hi, "the largest size searched")
     return ThresholdSearch(t, puts, lo, hi)
 
 
@@ -181,18 +176,15 @@ def plan_multiput(
     timeout: float | None = None,
 ) -> MultiputSearch:
     """Check a multi-put search: the message size, and that its bound is a count we may run."""
-    if not 0 <= message_size <= seed.MAX_SIZE:
-        raise UsageError(
-            f"--message-size must be from 0 to {seed.MAX_SIZE:,} bytes (256 MiB), the program's largest payload"
-        )
+    defaults.SIZE_BOUND.check(message_size, "message size")
     t = target(python, start_method, pipe_size, 1, mode, timeout)
     bound = -(-t.capacity // (message_size + 4))
-    if bound > harness.MAX_PUTS:
+    if bound > defaults.MAX_PUTS:
         raise UsageError(f"messages of {message_size} bytes would need up to {bound:,} puts; use bigger ones")
     if bound * message_size > seed.MAX_SIZE:
         raise UsageError(
             f"{bound:,} puts of {message_size:,} bytes would send more than the program's 256 MiB;"
-            " use smaller messages or a smaller --pipe-size"
+            " use smaller messages or a smaller pipe"
         )
     return MultiputSearch(t, message_size, bound)
 

@@ -159,11 +159,11 @@ def test_resuming_with_another_configuration_exits_2(tmp_path: Path) -> None:
     [
         (["--lo", "2MiB", "--hi", "1MiB"], "empty or inverted"),
         (["--lo", "4KiB", "--hi", "4KiB"], "empty or inverted"),
-        (["--points", "0"], "a grid of 0 points"),
-        (["--puts", "0"], "--puts counts must be 1 or more"),
+        (["--points", "0"], "argument --points: must be"),
+        (["--puts", "0"], "argument --puts: every count must be"),
         (["--pipe-size", "3GiB"], "pipe size"),
         (["--variants", "buggy,nope"], "unknown variant 'nope'"),
-        (["-j", "0"], "-j must be 1 or more"),
+        (["-j", "0"], "argument -j/--jobs: must be"),
     ],
     ids=["inverted", "empty", "zero-points", "zero-puts", "refused-pipe", "variant", "jobs"],
 )

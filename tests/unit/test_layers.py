@@ -13,7 +13,7 @@ COMPOSITION = {"repro/commands/demo.py", "repro/commands/report.py"}
 #: Layers, lowest first: a module may import from its own layer and the layers below it.
 #: The name is a module or subpackage of ``joinstall`` (``analysis`` is ``joinstall.analysis``).
 LAYERS = (
-    {"__version__", "errors", "programs"},
+    {"__version__", "errors", "programs", "defaults"},
     {"observe", "model", "interpreters", "lint", "engine"},
     {"records", "variants", "reaper"},
     {"resultsfile", "spy"},

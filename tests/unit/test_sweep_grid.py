@@ -57,11 +57,11 @@ def test_several_centres_each_get_their_pair() -> None:
     [
         (2048, 1024, 8, "empty or inverted"),
         (4096, 4096, 8, "empty or inverted"),
-        (1024, 4096, 0, "--points must be from 1"),
-        (1024, 4096, 10**9, "--points must be from 1"),
-        (0, 4096, 8, "at least 1 byte"),
-        (-5, 4096, 8, "at least 1 byte"),
-        (1024, 2**40, 8, "at most"),
+        (1024, 4096, 0, "points must be a whole number of grid points from 1"),
+        (1024, 4096, 10**9, "points must be a whole number of grid points from 1"),
+        (0, 4096, 8, "smallest size must be a whole number of bytes from 1"),
+        (-5, 4096, 8, "smallest size must be a whole number of bytes from 1"),
+        (1024, 2**40, 8, "largest size must be a whole number of bytes from 0 to"),
     ],
 )
 def test_bad_ranges_are_usage_errors(lo: int, hi: int, points: int, words: str) -> None:
