@@ -76,9 +76,15 @@ def stuck(
     return frozenset(left)
 
 
-def _order(waits: Mapping[Tid, Wait], me: Tid, wakers: Collection[Tid]) -> list[Tid]:
-    """Wakers in the order a person would tell the story: other processes, main threads first."""
-    return sorted(wakers, key=lambda k: (k[0] == me[0], k[0] != k[1], k))
+def _order(waits: Mapping[Tid, Wait], me: Tid, wakers: Collection[Tid], start: Tid) -> list[Tid]:
+    """Wakers in the order a person would tell the story, closing the cycle as soon as it can.
+
+    A process exits when its main thread ends: an exit wait goes to the main thread first. Any
+    other wait goes back to the start if it can, else to other processes, main threads first.
+    """
+    if waits[me].kind is Kind.EXIT:
+        return sorted(wakers, key=lambda k: (k[0] != k[1], k != start, k))
+    return sorted(wakers, key=lambda k: (k != start, k[0] == me[0], k[0] != k[1], k))
 
 
 def cycle(waits: Mapping[Tid, Wait], inside: frozenset[Tid]) -> tuple[Tid, ...]:
@@ -109,7 +115,7 @@ def _from_chain_end(waits: Mapping[Tid, Wait], ring: tuple[Tid, ...]) -> tuple[T
 def _path_back(waits: Mapping[Tid, Wait], inside: frozenset[Tid], start: Tid) -> tuple[Tid, ...]:
     """Depth first from ``start`` along preferred wakers, until a waker is ``start`` again."""
     seen = {start}
-    stack: list[tuple[Tid, list[Tid]]] = [(start, _order(waits, start, waits[start].wakers & inside))]
+    stack: list[tuple[Tid, list[Tid]]] = [(start, _order(waits, start, waits[start].wakers & inside, start))]
     while stack:
         _, todo = stack[-1]
         if not todo:
@@ -121,7 +127,7 @@ def _path_back(waits: Mapping[Tid, Wait], inside: frozenset[Tid], start: Tid) ->
         if nxt in seen:
             continue
         seen.add(nxt)
-        stack.append((nxt, _order(waits, nxt, waits[nxt].wakers & inside)))
+        stack.append((nxt, _order(waits, nxt, waits[nxt].wakers & inside, start)))
     return ()
 
 

@@ -25,7 +25,11 @@ class Label(str, enum.Enum):
     PUT_WRITE = "put_write"
     SUBPROCESS_WAIT = "subprocess_wait"
     FEEDER_IDLE = "feeder_idle"
+    FEEDER_LOCK = "feeder_lock"
     READ = "read"
+    THREAD_JOIN = "thread_join"
+    POOL_JOIN = "pool_join"
+    POOL_HANDLER = "pool_handler"
     OTHER = "other"
 
 
@@ -36,11 +40,15 @@ DESCRIPTIONS = {
     Label.PUT_WRITE: "writing into the pipe itself (SimpleQueue.put / Connection.send_bytes)",
     Label.SUBPROCESS_WAIT: "waiting for a subprocess to exit (subprocess.Popen.wait)",
     Label.FEEDER_IDLE: "queue feeder thread idle, waiting for messages",
+    Label.FEEDER_LOCK: "queue feeder thread waiting for the queue's write lock (another process writes)",
     Label.READ: "reading from a queue or connection",
+    Label.THREAD_JOIN: "joining a thread (Thread.join)",
+    Label.POOL_JOIN: "joining a pool (Pool.join)",
+    Label.POOL_HANDLER: "a pool's handler thread (workers, tasks or results)",
     Label.OTHER: "none of the stall's roles",
 }
-#: Labels of a thread that is a queue feeder, idle or writing.
-FEEDERS = frozenset({Label.FEEDER_WRITE, Label.FEEDER_IDLE})
+#: Labels of a thread that is a queue feeder, idle, writing or waiting for the write lock.
+FEEDERS = frozenset({Label.FEEDER_WRITE, Label.FEEDER_IDLE, Label.FEEDER_LOCK})
 
 Rule = tuple[str, set[str]]
 # (file, bare function names): the frames that decide a label. Why bare names: py-spy reports
@@ -62,6 +70,9 @@ _FEED: Rule = ("multiprocessing/queues.py", {"_feed"})
 _QUEUE_GET: Rule = ("multiprocessing/queues.py", {"get"})
 _QUEUE_PUT: Rule = ("multiprocessing/queues.py", {"put"})
 _BOOTSTRAP: Rule = ("multiprocessing/process.py", {"_bootstrap"})
+_THREAD_JOIN: Rule = ("threading.py", {"join", "_wait_for_tstate_lock"})
+_POOL_JOIN: Rule = ("multiprocessing/pool.py", {"join"})
+_POOL_HANDLER: Rule = ("multiprocessing/pool.py", {"_handle_workers", "_handle_tasks", "_handle_results"})
 
 
 def _is(frame: Frame, rule: Rule) -> bool:
@@ -130,7 +141,19 @@ def label_of(frames: tuple[Frame, ...]) -> tuple[Label, Frame | None]:
             outer_wait = next((f for f in py[i:] if f.function == "wait" and _is(f, _SUBPROCESS_WAIT)), frame)
             return Label.SUBPROCESS_WAIT, outer_wait
         if _is(frame, _FEED):
-            return Label.FEEDER_IDLE, frame
+            # Innermost: the feeder is in a C call of its own, the write lock's acquire; idle, it
+            # would sit in threading's Condition.wait below it.
+            return (Label.FEEDER_LOCK if i == 0 else Label.FEEDER_IDLE), frame
+        if _is(frame, _THREAD_JOIN):
+            exit_wait = next((f for f in outer if _any(f, _EXIT)), None)
+            if exit_wait is not None:
+                return Label.EXIT_WAIT, exit_wait
+            pool = next((f for f in outer if _is(f, _POOL_JOIN)), None)
+            return (Label.POOL_JOIN, pool) if pool else (Label.THREAD_JOIN, frame)
+        if _is(frame, _POOL_JOIN):
+            return Label.POOL_JOIN, frame
+        if _is(frame, _POOL_HANDLER):
+            return Label.POOL_HANDLER, frame
     return Label.OTHER, py[0] if py else None
 
 

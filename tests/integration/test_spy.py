@@ -179,3 +179,20 @@ def test_a_non_python_tree_is_diagnosed_too() -> None:
         time.sleep(0.3)
         code, out = spy(proc.pid, "--budget", "0.5")
         assert code == 1 and out["verdict"] == "blocked", out["text"]
+
+
+@pytest.mark.timeout(60)
+def test_py_spy_names_the_roles_of_a_pool_and_of_a_thread_join() -> None:
+    with started(*corpus("pool_queue", "fork", "8")) as proc:
+        ready(proc)
+        d = diagnose(proc.pid, budget=10)
+        roles = {t.role for t in d.threads if t.stuck}
+        assert "queue feeder thread waiting for the queue's write lock (another process writes)" in roles
+        assert "queue feeder thread writing the pickled message into the pipe" in roles
+        # The cycle goes from the writer through the parent's join and back through the lock.
+        assert len(d.cycle) <= 4 and "waits on a shared semaphore" in d.cycle[-1], d.text()
+    with started(*corpus("thread_pipe")) as proc:
+        ready(proc)
+        d = diagnose(proc.pid, budget=10)
+        assert "joining a thread (Thread.join)" in {t.role for t in d.threads}
+        assert d.fix.startswith("read the pipe before joining the thread")
