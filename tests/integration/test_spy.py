@@ -189,8 +189,9 @@ def test_py_spy_names_the_roles_of_a_pool_and_of_a_thread_join() -> None:
         roles = {t.role for t in d.threads if t.stuck}
         assert "queue feeder thread waiting for the queue's write lock (another process writes)" in roles
         assert "queue feeder thread writing the pickled message into the pipe" in roles
-        # The cycle goes from the writer through the parent's join and back through the lock.
-        assert len(d.cycle) <= 4 and "waits on a shared semaphore" in d.cycle[-1], d.text()
+        # From the writer through the parent's join (and the lock, if the joined worker is not
+        # the writer) back to the writer: never a walk through every worker.
+        assert 3 <= len(d.cycle) <= 4, d.text()
     with started(*corpus("thread_pipe")) as proc:
         ready(proc)
         d = diagnose(proc.pid, budget=10)
