@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 
 from joinstall import defaults, harness, options
 from joinstall.errors import ExitCode
@@ -39,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
-        print(f"VERDICT: {result.explanation}")
+        # One paragraph within 100 columns, continued under its first word.
+        print(textwrap.fill(f"VERDICT: {result.explanation}", 100, subsequent_indent=" " * 9))
         if result.proof is not None and spec.spy:
             print(result.proof.text())
     return int(ExitCode.PROGRAM_FAILED if result.verdict is Verdict.ERROR else ExitCode.OK)

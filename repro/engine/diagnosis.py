@@ -149,5 +149,8 @@ class Diagnosis:
         if stacks and self.stacks:
             for pid, text in sorted(self.stacks.items(), key=lambda kv: int(kv[0])):
                 lines.append(f"py-spy stacks of process {pid}:")
-                lines += ["  " + ln for ln in text.splitlines()]
+                for ln in text.splitlines():
+                    # A frame's file path can be long: wrap it under its own indentation.
+                    indent = " " * (2 + len(ln) - len(ln.lstrip()))
+                    lines += textwrap.wrap("  " + ln, WIDTH, subsequent_indent=indent + "    ") or [""]
         return "\n".join(lines)

@@ -76,3 +76,14 @@ def usage_error(done: subprocess.CompletedProcess[str]) -> str:
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
     return lines[0]
+
+
+def verdict(stdout: str) -> str:
+    """The ``VERDICT:`` paragraph of ``run``'s output as one line (it wraps at 100 columns)."""
+    lines = stdout.split("VERDICT: ", 1)[1].splitlines()
+    taken = [lines[0]]
+    for ln in lines[1:]:
+        if not ln.startswith(" " * 9):
+            break
+        taken.append(ln.strip())
+    return "VERDICT: " + " ".join(taken)

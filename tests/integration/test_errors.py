@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration import helpers
 from tests.integration.helpers import joinstall
 
 pytestmark = pytest.mark.integration
@@ -19,7 +20,8 @@ def test_a_failing_payload_command_is_exit_3_with_its_status_and_stderr(tmp_path
     shell.chmod(0o755)
     done = joinstall("run", "--size", "100000", "--variant", variant, "--shell", str(shell), "--timeout", "5")
     assert done.returncode == 3, done.stdout + done.stderr
-    verdict = next(line for line in done.stdout.splitlines() if line.startswith("VERDICT: "))
+    verdict = helpers.verdict(done.stdout)
+    assert all(len(line) <= 100 for line in done.stdout.splitlines())
     assert "error" in verdict and "status 7" in verdict and "cannot run the payload" in verdict
     assert "data loss" not in done.stdout and "sha256" not in verdict
 
