@@ -16,8 +16,8 @@ from pathlib import Path
 from joinstall import cli
 from joinstall.commands import sweep as command
 from joinstall.measure import sweep
-from joinstall.measure.sweepconfig import SweepConfig
-from joinstall.measure.sweepsummary import SweepSummary
+from joinstall.measure.summary import SweepSummary
+from joinstall.measure.sweep import SweepConfig
 
 from benchmarks import timing
 

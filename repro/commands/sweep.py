@@ -16,7 +16,7 @@ from pathlib import Path
 
 from joinstall import defaults, interpreters, options, variants
 from joinstall.errors import UsageError
-from joinstall.measure import grid, sweep, sweepconfig
+from joinstall.measure import grid, sweep
 from joinstall.records import Mode
 
 NAME = "sweep"
@@ -73,7 +73,7 @@ def _counts(text: str) -> tuple[int, ...]:
     return tuple(sorted(out))
 
 
-def config_from(args: argparse.Namespace) -> sweepconfig.SweepConfig:
+def config_from(args: argparse.Namespace) -> sweep.SweepConfig:
     if args.lo >= args.hi:
         raise UsageError(
             f"the size range {args.lo:,}..{args.hi:,} is empty or inverted; pass a --lo below --hi"
@@ -89,7 +89,7 @@ def config_from(args: argparse.Namespace) -> sweepconfig.SweepConfig:
     sizes = grid.log_grid(args.lo, args.hi, args.points, centres, dense_points=args.dense)
     mode = Mode.FAITHFUL if args.faithful else Mode.FAST
     timeout = args.timeout if args.timeout is not None else defaults.join_timeout(args.faithful)
-    return sweepconfig.SweepConfig(
+    return sweep.SweepConfig(
         sizes=tuple(sizes), variants=tuple(dict.fromkeys(names)), python=args.python,
         start_method=args.start_method, shell=args.shell, pipe_size=args.pipe_size, puts=args.puts,
         timeout=timeout, mode=mode, spy=args.spy or args.spy_native or args.spy_locals,

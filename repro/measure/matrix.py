@@ -112,7 +112,7 @@ class Plan:
 def plan(
     pythons: Sequence[str] | None = None,
     pipe_size: int = 0,
-    puts: int = 1,
+    puts: int = defaults.PUTS,
     jobs: int = defaults.JOBS,
     start_methods: Sequence[str] | None = None,
 ) -> Plan:
@@ -176,7 +176,7 @@ def measure(p: Plan, on_cell: Callable[[ThresholdResult | CellError], None] | No
 def run(
     pythons: Sequence[str] | None = None,
     pipe_size: int = 0,
-    puts: int = 1,
+    puts: int = defaults.PUTS,
     jobs: int = defaults.JOBS,
     start_methods: Sequence[str] | None = None,
     on_cell: Callable[[ThresholdResult | CellError], None] | None = None,

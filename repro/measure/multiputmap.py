@@ -11,15 +11,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from joinstall import interpreters, resultsfile, variants
 from joinstall.measure import grid
 from joinstall.measure.measurements import MultiputResult
-from joinstall.measure.search import search
-from joinstall.measure.sweepconfig import SweepConfig, run_key
-from joinstall.measure.sweeppool import Emit, Task, run_checked, run_record
+from joinstall.measure.pool import Emit, Task, run_checked, run_key, run_record
+from joinstall.measure.probes import search
 from joinstall.model import pipemodel
 from joinstall.observe.verdict import Verdict
+
+if TYPE_CHECKING:
+    # Only a type here: the sweep runs the map, so a runtime import would be circular.
+    from joinstall.measure.sweep import SweepConfig
 
 
 def map_key(variant: str, message_size: int) -> str:

@@ -1,4 +1,8 @@
-"""A probe: one real run of the program that answers "stalled or not", for a checked target.
+"""Probes, and the byte-exact search over them for where the answer flips.
+
+A probe is one real run of the program that answers "stalled or not", for a checked target.
+``search`` itself is pure (it only calls ``stalls``): the threshold and multi-put searches give
+it probes, the tests a plain predicate, so a wrong search cannot hide behind a right model.
 
 In the default fast mode a probe counts as a stall when the harness *proves* it from /proc (a
 writer asleep on a full pipe that nobody reads), so a stalling probe costs about as much as one
@@ -100,3 +104,37 @@ class Prober:
         if self.on_probe:
             self.on_probe(probe)
         return probe.stalled
+
+
+def search(
+    stalls: Callable[[int], bool], fits_at: int, stalls_at: int, guess: int | None = None
+) -> tuple[int, str]:
+    """The largest n in [fits_at, stalls_at) for which ``stalls(n)`` is False.
+
+    ``fits_at`` is known (or taken) not to stall and ``stalls_at`` to stall; neither is
+    probed. With a ``guess``, ``guess`` and ``guess + 1`` are probed first: when the guess is
+    right that settles it in two probes. Whatever they show narrows the bisection that
+    follows, if one is still needed. Returns (n, "bracket" | "bisection").
+
+    It assumes a monotone answer (a bigger n never fits where a smaller one did not); the
+    pipe model's tests check that assumption against a scan of every size.
+    """
+    if stalls_at <= fits_at:
+        raise ValueError("the stalling bound must lie above the fitting one")
+    a, b = fits_at, stalls_at
+    if guess is not None:
+        for n in (guess, guess + 1):
+            if a < n < b:
+                if stalls(n):
+                    b = n
+                    break
+                a = n
+        if b - a == 1:
+            return a, "bracket"
+    while b - a > 1:
+        mid = (a + b) // 2
+        if stalls(mid):
+            b = mid
+        else:
+            a = mid
+    return a, "bisection"

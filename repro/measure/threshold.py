@@ -1,12 +1,11 @@
 """Measure, byte for byte, where a stall begins, and compare it with the pipe model.
 
-Two searches over real runs (``joinstall.measure.probes``), both guided by the model's prediction: the
-largest payload that does not stall (``threshold``), and the smallest number of puts of one
+Two searches over probes (``joinstall.measure.probes``), both guided by the model's prediction:
+the largest payload that does not stall (``threshold``), and the smallest number of puts of one
 message size that stalls (``multiput``). The prediction and its neighbour are probed first,
-which settles a right prediction in two runs; a wrong one falls back to bisection.
-
-A search is planned first (``plan_threshold``, ``plan_multiput``: every input checked, nothing
-run) and run afterwards, so that a command can open its output file in between.
+which settles a right prediction in two runs; a wrong one falls back to bisection. Each is
+planned (every input checked, nothing run) before it runs, so a command can open its output
+file in between; ``threshold()`` and ``multiput()`` do both.
 """
 
 from __future__ import annotations
@@ -17,13 +16,9 @@ import time
 from joinstall import defaults
 from joinstall.errors import PlatformError, UsageError
 from joinstall.measure.measurements import MultiputResult, ThresholdResult
-from joinstall.measure.probes import OnProbe, Prober, Target, target
-from joinstall.measure.search import search
+from joinstall.measure.probes import OnProbe, Prober, Target, search, target
 from joinstall.model import pipemodel, slots
-from joinstall.programs import seed
 from joinstall.records import Mode
-
-# --- the largest payload that does not stall --------------------------------------------------
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +75,7 @@ def plan_threshold(
     python: str,
     start_method: str | None = None,
     pipe_size: int = 0,
-    puts: int = 1,
+    puts: int = defaults.PUTS,
     *,
     lo: int = 0,
     hi: int | None = None,
@@ -100,7 +95,7 @@ def threshold(
     python: str,
     start_method: str | None = None,
     pipe_size: int = 0,
-    puts: int = 1,
+    puts: int = defaults.PUTS,
     *,
     lo: int = 0,
     hi: int | None = None,
@@ -112,9 +107,6 @@ def threshold(
     """Plan and run a threshold search (see ``plan_threshold`` and ``ThresholdSearch.run``)."""
     plan = plan_threshold(python, start_method, pipe_size, puts, lo=lo, hi=hi, mode=mode, timeout=timeout)
     return plan.run(use_prediction, on_probe)
-
-
-# --- the number of puts that stalls ---------------------------------------------------------
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,7 +173,7 @@ def plan_multiput(
     bound = -(-t.capacity // (message_size + 4))
     if bound > defaults.MAX_PUTS:
         raise UsageError(f"messages of {message_size} bytes would need up to {bound:,} puts; use bigger ones")
-    if bound * message_size > seed.MAX_SIZE:
+    if bound * message_size > defaults.MAX_SIZE:
         raise UsageError(
             f"{bound:,} puts of {message_size:,} bytes would send more than the program's 256 MiB;"
             " use smaller messages or a smaller pipe"

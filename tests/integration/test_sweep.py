@@ -14,7 +14,7 @@ import psutil
 import pytest
 from joinstall import resultsfile
 from joinstall.measure import grid, sweep
-from joinstall.measure.sweepconfig import run_key
+from joinstall.measure.pool import run_key
 from joinstall.model import pipemodel
 from joinstall.observe import pipes
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from joinstall import __version__, cli, demo
-from joinstall.measure.sweepsummary import StallStart, SweepSummary
+from joinstall.measure.summary import StallStart, SweepSummary
 
 ROOT = Path(__file__).resolve().parents[2]
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+

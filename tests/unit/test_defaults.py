@@ -13,7 +13,7 @@ from joinstall import cli, defaults, harness, interpreters
 from joinstall.commands import sweep as sweep_command
 from joinstall.errors import ExitCode, UsageError
 from joinstall.measure import grid, matrix, threshold
-from joinstall.measure.sweepconfig import SweepConfig
+from joinstall.measure.sweep import SweepConfig
 from joinstall.records import Mode, RunSpec
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -131,3 +131,23 @@ def test_the_harness_only_starts_watches_and_reaps() -> None:
 def test_the_target_program_needs_only_the_standard_library() -> None:
     names = {name.split(".")[0] for name in imports(ROOT / "repro" / "programs" / "seed.py")}
     assert not names & {"repro", "analysis", "psutil", "matplotlib", "tqdm"}
+
+
+#: One concept per module of ``repro/measure``: a search, a sweep, its pool, its summary, ...
+#: A concept's plan, run and wrapper live together, not in files of their own.
+MEASURE = {
+    "__init__", "eligible", "grid", "matrix", "measurements", "multiputmap", "pool", "probes",
+    "summary", "sweep", "threshold",
+}  # fmt: skip
+#: Read in one sitting: a module longer than this holds more than one idea.
+MAX_MODULE_LINES = 200
+
+
+def test_measure_holds_one_module_per_concept() -> None:
+    assert {p.stem for p in modules("repro/measure")} == MEASURE
+
+
+@pytest.mark.parametrize("path", modules("repro/measure"), ids=lambda p: p.name)
+def test_measure_modules_are_short_and_say_what_they_are(path: Path) -> None:
+    assert len(path.read_text().splitlines()) <= MAX_MODULE_LINES
+    assert path.stem == "__init__" or ast.get_docstring(ast.parse(path.read_text()))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from joinstall.measure.search import search
+from joinstall.measure.probes import search
 
 
 def counting(limit: int) -> tuple[list[int], Callable[[int], bool]]:

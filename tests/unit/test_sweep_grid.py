@@ -13,10 +13,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from joinstall.commands import sweep as command
 from joinstall.errors import UsageError
-from joinstall.measure import grid, sweepsummary
+from joinstall.measure import grid
+from joinstall.measure import summary as sweep_summary
 from joinstall.measure.measurements import MultiputResult
 from joinstall.measure.multiputmap import multiput_result
-from joinstall.measure.sweepconfig import SweepConfig
+from joinstall.measure.sweep import SweepConfig
 from joinstall.model import pipemodel
 from joinstall.observe import pipes
 from joinstall.programs import seed
@@ -174,7 +175,7 @@ def test_multiput_result_beyond_the_counts_tried_has_no_measured_count_and_no_ve
     rec = multiput_result(config, "buggy", 1000, _cells(k1="ok", k64="ok"), 65, "3.x")
     # Nothing stalled and nothing ran where the model says it would: unknown, not agreement.
     assert rec.measured_puts is None and rec.agree is None and not rec.exact
-    text = sweepsummary.multiput_text(rec.to_record())
+    text = sweep_summary.multiput_text(rec.to_record())
     assert "no stall up to 64 puts, predicted 65 (unknown: no count tried reaches the prediction)" in text
     # A count at or above the prediction that did not stall is a disagreement, measured.
     missed = multiput_result(config, "buggy", 1000, _cells(k1="ok", k65="ok"), 65, "3.x")
@@ -192,8 +193,8 @@ def test_multiput_result_for_a_fix_expects_no_stall() -> None:
 
 
 def test_summary_lines_say_where_the_stall_began_and_that_a_tail_was_repaired() -> None:
-    start = sweepsummary.StallStart("buggy", 65514, 65515, 65514)
-    summary = sweepsummary.SweepSummary(
+    start = sweep_summary.StallStart("buggy", 65514, 65515, 65514)
+    summary = sweep_summary.SweepSummary(
         Path("r.jsonl"), 2, 1, True, {"buggy": {"ok": 1, "stalled": 1}}, (start,), ()
     )
     text = "\n".join(summary.lines())

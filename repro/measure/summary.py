@@ -9,13 +9,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from joinstall import resultsfile
 from joinstall.measure import grid
-from joinstall.measure.sweepconfig import SweepConfig
 from joinstall.model import pipemodel
 from joinstall.observe.verdict import Verdict
+
+if TYPE_CHECKING:
+    # Only a type here: the sweep summarizes itself, so a runtime import would be circular.
+    from joinstall.measure.sweep import SweepConfig
 
 
 @dataclasses.dataclass(frozen=True)

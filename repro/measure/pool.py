@@ -1,8 +1,8 @@
-"""Run a sweep's tasks on a thread pool; write what they find from the calling thread alone.
+"""Runs on a thread pool, written to one results file from the calling thread alone.
 
 Each run is one ``harness.run`` (its own subprocess tree, always reaped), so threads only wait.
 Records are written by one thread, as they come, so that lines never interleave and a crash
-can tear at most the last line.
+can tear at most the last line. A run is written under a key, which a resumed sweep skips.
 """
 
 from __future__ import annotations
@@ -21,6 +21,11 @@ from joinstall.records import RunRecord, RunResult, RunSpec
 #: them) and checks ``stop`` before each run it starts.
 Emit = Callable[[dict[str, Any]], None]
 Task = Callable[[Emit, threading.Event], None]
+
+
+def run_key(variant: str, size: int, puts: int) -> str:
+    """The key of one run in a results file: a resumed sweep skips the keys already there."""
+    return f"{variant}:{size}:{puts}"
 
 
 class Stopped(Exception):
