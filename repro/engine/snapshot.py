@@ -248,6 +248,7 @@ def _thread(pid: int, tid: int) -> Thread:
         wchan = _read(f"{base}/wchan").strip()
     except OSError:
         wchan = ""
+    nr = syscalls.resumed(nr, wchan)
     switches = 0
     for line in _read(f"{base}/status").splitlines():
         if "ctxt_switches:" in line:

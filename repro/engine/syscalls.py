@@ -33,6 +33,19 @@ POLLPRI = 0x002
 POLLOUT = 0x004
 
 
+NUMBERS: dict[str, int] = {n: nr for nr, n in NAMES.items()}
+#: A wait a ptrace stop (py-spy, a debugger) interrupted is resumed as ``restart_syscall``; its
+#: registers still hold the first call's arguments, and its wait channel says which call it was.
+RESUMED = (("poll", "poll"), ("futex", "futex"), ("nanosleep", "clock_nanosleep"))
+
+
+def resumed(nr: int | None, wchan: str) -> int | None:
+    """The call a ``restart_syscall`` resumes, told by its wait channel; else ``nr`` itself."""
+    if name(nr) != "restart_syscall":
+        return nr
+    return next((NUMBERS[call] for part, call in RESUMED if part in wchan), nr)
+
+
 def name(nr: int | None) -> str:
     """A syscall's name, ``running``, or ``unknown``."""
     if nr is None:

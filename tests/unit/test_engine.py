@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from joinstall.engine import graph, waits, words
+from joinstall.engine import graph, syscalls, waits, words
 from joinstall.engine.diagnosis import Diagnosis, Verdict
 from joinstall.engine.snapshot import Fd, Process, Snapshot, Thread
 from joinstall.engine.waits import Kind
@@ -242,3 +242,11 @@ def test_running_and_zombie_threads() -> None:
     knot = one(snap)
     d = words.describe(snap, knot, 10, proven=False, samples=1, seconds=0.0)
     assert d.verdict is Verdict.RUNNING
+
+
+def test_a_wait_resumed_after_a_ptrace_stop_is_read_as_the_call_it_resumes() -> None:
+    restart = syscalls.NUMBERS["restart_syscall"]
+    assert syscalls.resumed(restart, "poll_schedule_timeout.constprop.0") == syscalls.NUMBERS["poll"]
+    assert syscalls.resumed(restart, "futex_do_wait") == syscalls.NUMBERS["futex"]
+    assert syscalls.resumed(restart, "do_something_else") == restart
+    assert syscalls.resumed(syscalls.NUMBERS["write"], "poll") == syscalls.NUMBERS["write"]
