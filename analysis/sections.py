@@ -90,6 +90,12 @@ def timeouts(data: TimeoutSeries | None, paths: Mapping[str, Path]) -> str:
         " when their join would have returned. Filled points were measured.", "",
         figure(paths, "timeouts", "time until join returns vs payload size"),
     ]  # fmt: skip
+    if len(data.timeouts) > 1:
+        said = ", ".join(f"{t:g} s" for t in data.timeouts)
+        text.append(
+            f"\nThese runs used {len(data.timeouts)} join timeouts (T = {said}); each panel holds the runs"
+            " of one, on its own time axis, so a stall at one T is never read against another."
+        )
     if data.by_luck:
         text.append(
             f"\nOpen purple circles mark the runs of a false fix that ended ok ({data.by_luck}):"

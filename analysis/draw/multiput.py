@@ -22,7 +22,6 @@ MULTIPUT_STYLE = {
 def draw(data: MultiputSeries) -> Figure:
     fig = axes.new(10, 5.5)
     ax = fig.subplots()
-    sizes = [s for c in data.curves for s in c.message_sizes] or [64, 65536]
     for model in data.models:
         cap = human_bytes(model.capacity)
         ax.plot(model.sizes, model.slot_puts, "-", drawstyle="steps-post", color="0.25", lw=1.2,
@@ -49,7 +48,7 @@ def draw(data: MultiputSeries) -> Figure:
         if above:
             ax.plot(*zip(*above, strict=True), "^", ms=8, mfc="none", color=color, ls="none",
                     label=f"no stall up to this many puts, the most tried ({who})")  # fmt: skip
-    axes.bytes_axis(ax, "x", min(sizes), max(sizes))
+    axes.bytes_axis(ax, "x", *data.size_span)
     ax.set_yscale("log")
     ax.set_xlabel("payload bytes per message (log scale)")
     ax.set_ylabel("puts until the stall (log scale)")

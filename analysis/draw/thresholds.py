@@ -11,13 +11,13 @@ from matplotlib.figure import Figure
 def draw(data: ThresholdSeries) -> Figure:
     fig = axes.new(12, 5)
     left, right = fig.subplots(1, 2)
-    caps = [c for g in data.groups for c in g.capacities] or [4096, 1024**2]
+    lo, hi = data.capacity_span
     for i, g in enumerate(data.groups):
         _group(left, g, f"C{i}", overhead=False)
         _group(right, g, f"C{i}", overhead=True)
-    axes.bytes_axis(left, "x", min(caps), max(caps))
-    axes.bytes_axis(left, "y", min(caps) * 0.9, max(caps))
-    axes.bytes_axis(right, "x", min(caps), max(caps))
+    axes.bytes_axis(left, "x", lo, hi)
+    axes.bytes_axis(left, "y", lo * 0.9, hi)
+    axes.bytes_axis(right, "x", lo, hi)
     left.set_title("largest payload that does not stall")
     left.set_ylabel("threshold: payload bytes (log scale)")
     right.set_title("what the pipe must hold besides the payload")
@@ -34,15 +34,11 @@ def draw(data: ThresholdSeries) -> Figure:
 
 
 def _group(ax: Axes, g: ThresholdGroup, color: str, overhead: bool) -> None:
-    """One interpreter's thresholds; ``overhead`` plots capacity - threshold instead."""
-
-    def y(capacity: int, value: int) -> int:
-        return capacity - value if overhead else value
-
-    pred = [(c, y(c, p)) for c, p in zip(g.capacities, g.predicted, strict=True) if p is not None]
-    measured = [
-        (c, y(c, m), a) for c, m, a in zip(g.capacities, g.measured, g.agree, strict=True) if m is not None
-    ]
+    """One interpreter's thresholds; ``overhead`` draws what the pipe holds besides the payload."""
+    predicted = g.predicted_overhead if overhead else g.predicted
+    values = g.measured_overhead if overhead else g.measured
+    pred = [(c, p) for c, p in zip(g.capacities, predicted, strict=True) if p is not None]
+    measured = [(c, m, a) for c, m, a in zip(g.capacities, values, g.agree, strict=True) if m is not None]
     if pred:
         ax.plot(*zip(*pred, strict=True), "-", color=color, alpha=0.6, label=f"predicted ({g.label})")
     for agree, style, what in ((True, "o", "agrees"), (False, "X", "DISAGREES")):

@@ -1,4 +1,5 @@
-"""Time until join returns vs payload size, one panel per variant, lines where the stall begins."""
+"""Time until join returns vs payload size, one panel per variant and join timeout, lines where
+the stall begins. Drawn from a ``TimeoutSeries`` alone."""
 
 from __future__ import annotations
 
@@ -32,14 +33,14 @@ def draw(data: TimeoutSeries) -> Figure:
     cols = 2 if len(data.panels) == 4 else min(3, len(data.panels))
     rows = math.ceil(len(data.panels) / cols)
     fig = axes.new(5.2 * cols, 3.9 * rows + 1.4)
-    grid = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False).ravel()
-    sizes = [p.size for panel in data.panels for p in panel.points] or [1024, 1024**2]
-    marks = [v for panel in data.panels for v in _marks(panel)]
-    t_max = max([t for panel in data.panels for t in panel.timeouts] or [1.0])
+    # Each panel's y axis runs to its own T: panels of T = 1 s and T = 10 s share no scale.
+    grid = fig.subplots(rows, cols, sharex=True, squeeze=False).ravel()
+    fallback = max(data.timeouts, default=1.0)
     for ax, panel in zip(grid, data.panels, strict=False):
         _panel(ax, panel)
-        axes.bytes_axis(ax, "x", min(sizes + marks), max(sizes + marks))
-        ax.set_ylim(-0.04 * t_max, 1.18 * t_max)
+        axes.bytes_axis(ax, "x", *data.size_span)
+        top = panel.timeout if panel.timeout is not None else fallback
+        ax.set_ylim(-0.04 * top, 1.18 * top)
     for ax in grid[len(data.panels) :]:
         ax.set_visible(False)
     for ax in grid[(rows - 1) * cols :]:
@@ -58,11 +59,6 @@ def draw(data: TimeoutSeries) -> Figure:
     return fig
 
 
-def _marks(panel: TimeoutPanel) -> list[int]:
-    switch = [panel.switch.last_ok, panel.switch.first_stalled] if panel.switch else []
-    return [v for v in (panel.capacity, panel.threshold, *switch) if v]
-
-
 def _vline(ax: Axes, x: int, color: str, ls: str, label: str, text: str, left: bool) -> None:
     # Capacity and threshold are a few bytes apart, one on top of the other at this scale: the
     # numbers beside them (one on each side) tell them apart.
@@ -74,8 +70,8 @@ def _vline(ax: Axes, x: int, color: str, ls: str, label: str, text: str, left: b
 def _panel(ax: Axes, panel: TimeoutPanel) -> None:
     ax.set_title(panel.title, fontsize="medium")
     ax.grid(True, alpha=0.3)
-    # Faithful and fast runs may use different timeouts: each line carries its T beside it.
-    for t in panel.timeouts:
+    if panel.timeout is not None:
+        t = panel.timeout
         ax.axhline(t, color="black", lw=1, ls="--", label=f"join timeout T = {t:g} s")
         ax.text(0.01, t, f"T = {t:g} s", transform=ax.get_yaxis_transform(), va="bottom", fontsize="x-small")
     if panel.capacity:

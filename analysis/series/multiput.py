@@ -12,6 +12,8 @@ from joinstall.model import pipemodel
 
 #: Message sizes at which the models are evaluated: dense enough that every step shows.
 MODEL_POINTS = 160
+#: The x span of a figure with nothing to show.
+EMPTY_SIZES = (64, 65536)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +66,8 @@ class MultiputSeries:
     without_stall: int
     #: The page size the pipe counts its slots in (from the results' metadata).
     page_size: int = pipemodel.PAGE_SIZE
+    #: The smallest and the largest message size drawn: the x axis spans them.
+    size_span: tuple[int, int] = EMPTY_SIZES
 
 
 def compute(results: Results) -> MultiputSeries:
@@ -95,4 +99,6 @@ def compute(results: Results) -> MultiputSeries:
         models = [
             model_curve(max(lo, 1), max(hi, lo + 1), c, page) for c in sorted({m.capacity for m in drawable})
         ]
-    return MultiputSeries(tuple(curves), tuple(models), len(results.multiputs) - len(drawable), page)
+    sizes = [s for c in curves for s in c.message_sizes]
+    span = (min(sizes), max(sizes)) if sizes else EMPTY_SIZES
+    return MultiputSeries(tuple(curves), tuple(models), len(results.multiputs) - len(drawable), page, span)

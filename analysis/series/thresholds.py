@@ -30,11 +30,21 @@ class ThresholdGroup:
     measured: tuple[int | None, ...]
     predicted: tuple[int | None, ...]
     agree: tuple[bool, ...]
+    #: What the pipe holds besides the payload (capacity - threshold): the length header and
+    #: pickle's framing, measured and predicted.
+    measured_overhead: tuple[int | None, ...]
+    predicted_overhead: tuple[int | None, ...]
+
+
+#: The x span of a figure with nothing to show: 4 KiB to 1 MiB pipes.
+EMPTY_CAPACITIES = (4096, 1024**2)
 
 
 @dataclasses.dataclass(frozen=True)
 class ThresholdSeries:
     groups: tuple[ThresholdGroup, ...]
+    #: The smallest and the largest capacity drawn: the x axis spans them.
+    capacity_span: tuple[int, int] = EMPTY_CAPACITIES
 
 
 def compute(results: Results) -> ThresholdSeries:
@@ -47,14 +57,23 @@ def compute(results: Results) -> ThresholdSeries:
     groups = []
     for label, recs in sorted(by_group.items()):
         ordered = [recs[c] for c in sorted(recs)]
+        # -1 (even an empty payload stalls) has no place on a log axis.
+        measured = tuple(t.measured if t.measured is not None and t.measured >= 0 else None for t in ordered)
+        predicted = tuple(t.predicted for t in ordered)
         groups.append(
             ThresholdGroup(
                 label,
                 tuple(t.capacity for t in ordered),
-                # -1 (even an empty payload stalls) has no place on a log axis.
-                tuple(t.measured if t.measured is not None and t.measured >= 0 else None for t in ordered),
-                tuple(t.predicted for t in ordered),
+                measured,
+                predicted,
                 tuple(t.agree for t in ordered),
+                _overhead(ordered, measured),
+                _overhead(ordered, predicted),
             )
         )
-    return ThresholdSeries(tuple(groups))
+    caps = [c for g in groups for c in g.capacities]
+    return ThresholdSeries(tuple(groups), (min(caps), max(caps)) if caps else EMPTY_CAPACITIES)
+
+
+def _overhead(records: Sequence[ThresholdRecord], values: Sequence[int | None]) -> tuple[int | None, ...]:
+    return tuple(None if v is None else t.capacity - v for t, v in zip(records, values, strict=True))

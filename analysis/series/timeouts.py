@@ -1,4 +1,8 @@
-"""Where the timeouts hit: when join returned against the payload size, one panel per variant."""
+"""Where the timeouts hit: when join returned against the payload size.
+
+One panel per variant, forced pipe size and join timeout T: runs with different timeouts never
+share a panel, since "join returned at T" means another time for each.
+"""
 
 from __future__ import annotations
 
@@ -42,7 +46,8 @@ class TimeoutPanel:
     pipe_size: int
     kind: str
     points: tuple[Point, ...]
-    timeouts: tuple[float, ...]
+    #: The join timeout T of every run in the panel; None in a panel without runs.
+    timeout: float | None
     capacity: int | None
     #: Measured largest payload that does not stall at this capacity (a threshold record), for
     #: variants whose stall is the queue pipe's.
@@ -53,11 +58,24 @@ class TimeoutPanel:
     note: str = ""
     #: A sibling's own switch from ok to stalled, taken from its runs.
     switch: Switch | None = None
+    #: The results hold runs of several timeouts, so the title says which one this panel shows.
+    names_timeout: bool = False
 
     @property
     def title(self) -> str:
         pipe = f", pipe set to {self.pipe_size:,} B" if self.pipe_size else ""
-        return f"{self.variant} [{self.kind}]{pipe}"
+        t = f", T = {self.timeout:g} s" if self.names_timeout and self.timeout is not None else ""
+        return f"{self.variant} [{self.kind}]{pipe}{t}"
+
+    @property
+    def marks(self) -> tuple[int, ...]:
+        """The sizes marked by vertical lines: capacity, threshold, and a sibling's own switch."""
+        switch = (self.switch.last_ok, self.switch.first_stalled) if self.switch else ()
+        return tuple(v for v in (self.capacity, self.threshold, *switch) if v)
+
+
+#: The x span of a figure with nothing to show: 1 KiB to 1 MiB payloads.
+EMPTY_SIZES = (1024, 1024**2)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +83,13 @@ class TimeoutSeries:
     panels: tuple[TimeoutPanel, ...]
     #: Multi-message runs are left out: their x axis would be a different quantity.
     multi_put_runs: int
+    #: The smallest and the largest payload drawn or marked: every panel's x axis spans them.
+    size_span: tuple[int, int] = EMPTY_SIZES
+
+    @property
+    def timeouts(self) -> tuple[float, ...]:
+        """Every join timeout T in the figure, each drawn in panels of its own."""
+        return tuple(sorted({p.timeout for p in self.panels if p.timeout is not None}))
 
     @property
     def has_fixed(self) -> bool:
@@ -86,18 +111,19 @@ def switch(runs: Sequence[RunRecord]) -> Switch | None:
 
 
 def compute(results: Results) -> TimeoutSeries:
-    """Per variant (and forced pipe size): when join returned, against the payload size."""
+    """Per variant, forced pipe size and join timeout: when join returned, against the payload size."""
     single = [r for r in results.runs if r.puts == 1]
-    groups: dict[tuple[str, int], list[RunRecord]] = collections.defaultdict(list)
+    groups: dict[tuple[str, int, float | None], list[RunRecord]] = collections.defaultdict(list)
     for run in single:
-        groups[(run.variant, run.pipe_size)].append(run)
+        groups[(run.variant, run.pipe_size, run.timeout)].append(run)
     # Buggy and fixed always get a panel: the comparison is the point of the figure.
     for name in ("buggy", "fixed"):
-        if not any(v == name for v, _ in groups):
-            groups[(name, 0)] = []
+        if not any(v == name for v, _, _ in groups):
+            groups[(name, 0, None)] = []
+    several = len({r.timeout for r in single}) > 1
     panels = []
-    for (variant, pipe_size), runs in sorted(
-        groups.items(), key=lambda kv: (registry.order(kv[0][0]), kv[0][1])
+    for (variant, pipe_size, timeout), runs in sorted(
+        groups.items(), key=lambda kv: (registry.order(kv[0][0]), kv[0][1], kv[0][2] or 0.0)
     ):
         capacity = most_common(r.capacity for r in runs)
         points = tuple(
@@ -114,12 +140,15 @@ def compute(results: Results) -> TimeoutSeries:
                 pipe_size=pipe_size,
                 kind=registry.kind_label(variant),
                 points=points,
-                timeouts=tuple(sorted({r.timeout for r in runs})),
+                timeout=timeout,
                 capacity=capacity,
                 threshold=threshold_at(results.thresholds, capacity) if queue else None,
                 without_time=len(runs) - len(points),
                 note="" if runs else f"no single-message runs of the {variant} variant in these results",
                 switch=switch(runs) if own else None,
+                names_timeout=several,
             )
         )
-    return TimeoutSeries(tuple(panels), len(results.runs) - len(single))
+    sizes = [p.size for panel in panels for p in panel.points] or list(EMPTY_SIZES)
+    sizes += [v for panel in panels for v in panel.marks]
+    return TimeoutSeries(tuple(panels), len(results.runs) - len(single), (min(sizes), max(sizes)))

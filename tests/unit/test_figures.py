@@ -6,15 +6,20 @@ with the records it started from, so a figure that plots the wrong numbers fails
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
-from joinstall.analysis import figures, registry
+from joinstall.analysis import figures, registry, sections
 from joinstall.analysis.draw import multiput as draw_multiput
+from joinstall.analysis.draw import thresholds as draw_thresholds
 from joinstall.analysis.draw import timeouts as draw_timeouts
 from joinstall.analysis.draw.timeouts import PROVEN_LABEL, VERDICT_STYLE
 from joinstall.analysis.records import MultiputRecord, Results, RunRecord, ThresholdRecord
+from joinstall.analysis.series import thresholds as threshold_series
+from joinstall.analysis.series import timeouts as timeout_series
 from joinstall.analysis.series.thresholds import threshold_at
 from joinstall.observe.verdict import Verdict
 from matplotlib.axes import Axes
@@ -26,13 +31,13 @@ T = 2.0
 
 def run(
     variant: str, size: int, verdict: Verdict, join_s: float | None = None, mode: str = "fast",
-    capacity: int | None = 65536, puts: int = 1,
+    capacity: int | None = 65536, puts: int = 1, timeout: float = T,
 ) -> RunRecord:  # fmt: skip
     proven_only = verdict is Verdict.STALLED and mode == "fast"
     return RunRecord(
-        variant=variant, size=size, puts=puts, mode=mode, timeout=T, pipe_size=0, start_method="fork",
+        variant=variant, size=size, puts=puts, mode=mode, timeout=timeout, pipe_size=0, start_method="fork",
         python_version="3.11.7", verdict=verdict, verdict_s=0.1, join_s=None if proven_only else join_s,
-        join_would_return_at=T if proven_only else None, capacity=capacity, diagnosis=None,
+        join_would_return_at=timeout if proven_only else None, capacity=capacity, diagnosis=None,
     )  # fmt: skip
 
 
@@ -293,3 +298,76 @@ def test_every_figure_saves_as_png_and_svg_whole(tmp_path: Path, name: str) -> N
 def test_series_threshold_at_picks_the_capacity_of_the_run() -> None:
     recs = (threshold(4096, 4074, 4074), threshold(65536, 65514, 65514))
     assert threshold_at(recs, 65536) == 65514 and threshold_at(recs, 8192) is None
+
+
+# --- data first, drawing second ------------------------------------------------------------
+
+DRAW = Path(draw_timeouts.__file__).parent
+
+
+@pytest.mark.parametrize("name", ["timeouts", "thresholds", "multiput", "matrix"])
+def test_a_drawing_reads_its_series_alone(name: str) -> None:
+    tree = ast.parse((DRAW / f"{name}.py").read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    # No records, no model, no computing: whatever it shows, the series computed.
+    assert not {m for m in imported if m and m.startswith(("joinstall.analysis.records", "joinstall.model"))}
+    assert not [n for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == "compute"]
+    (draw,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "draw"]
+    (arg,) = draw.args.args
+    assert isinstance(arg.annotation, ast.Name) and arg.annotation.id.endswith("Series")
+
+
+def test_the_overhead_panel_draws_what_the_series_computed() -> None:
+    recs = (threshold(4096, 4074, 4074), threshold(65536, 65514, 65515))
+    data = threshold_series.compute(results(thresholds=recs))
+    (group,) = data.groups
+    assert group.measured_overhead == (22, 22) and group.predicted_overhead == (22, 21)
+    # A drawing that worked out capacity - threshold itself would not show these numbers.
+    told = dataclasses.replace(group, measured_overhead=(30, 40), predicted_overhead=(31, 41))
+    fig = draw_thresholds.draw(dataclasses.replace(data, groups=(told,)))
+    right = fig.axes[1]
+    assert xy(only(right, "measured, agrees (Python 3.11.7, fork)")) == [(4096, 30)]
+    assert xy(only(right, "predicted (Python 3.11.7, fork)")) == [(4096, 31), (65536, 41)]
+
+
+def test_the_timeouts_axes_span_what_the_series_says() -> None:
+    data = timeout_series.compute(results(SWEEP, thresholds=(threshold(65536, 65514, 65514),)))
+    assert data.size_span == (1024, 1 << 20)
+    fig = draw_timeouts.draw(dataclasses.replace(data, size_span=(4096, 1 << 22)))
+    for ax in (a for a in fig.axes if a.get_visible()):
+        assert ax.get_xlim() == pytest.approx((4096 / 1.3, (1 << 22) * 1.3))
+
+
+# --- one join timeout per panel ----------------------------------------------------------------
+
+MIXED = (
+    run("buggy", 1024, Verdict.OK, 0.01, mode="faithful", timeout=1.0),
+    run("buggy", 1 << 20, Verdict.STALLED, 1.002, mode="faithful", timeout=1.0),
+    run("buggy", 1024, Verdict.OK, 0.01, timeout=10.0),
+    run("buggy", 1 << 20, Verdict.STALLED, timeout=10.0),
+    run("fixed", 1 << 20, Verdict.OK, 0.02, mode="faithful", timeout=1.0),
+    run("fixed", 1 << 20, Verdict.OK, 0.02, timeout=10.0),
+)
+
+
+def test_runs_of_different_join_timeouts_never_share_a_panel() -> None:
+    fig, data = figures.timeouts(results(MIXED))
+    assert data.timeouts == (1.0, 10.0)
+    assert [(p.variant, p.timeout) for p in data.panels] == [
+        ("buggy", 1.0), ("buggy", 10.0), ("fixed", 1.0), ("fixed", 10.0),
+    ]  # fmt: skip
+    by_run = {(r.variant, r.size, r.timeout) for r in MIXED}
+    for pnl in data.panels:
+        assert all((pnl.variant, p.size, pnl.timeout) in by_run for p in pnl.points)
+    for t in (1.0, 10.0):
+        ax = panel(fig, f"buggy [bug], T = {t:g} s")
+        (line,) = [x for x in ax.lines if str(x.get_label()).startswith("join timeout T")]
+        assert list(line.get_ydata()) == [t, t]
+        # Its own scale: a stall at T = 1 s is not squashed under a T = 10 s axis.
+        assert ax.get_ylim() == pytest.approx((-0.04 * t, 1.18 * t))
+    assert "2 join timeouts (T = 1 s, 10 s); each panel holds the runs of one" in sections.timeouts(data, {})
+
+
+def test_one_join_timeout_keeps_the_plain_titles() -> None:
+    _, data = figures.timeouts(results(SWEEP))
+    assert data.timeouts == (T,) and [p.title for p in data.panels][:2] == ["buggy [bug]", "fixed [fix]"]
