@@ -1,7 +1,8 @@
 """The report's py-spy section: the engine's own words for the wait-for cycle, and the stacks.
 
 The words come from the capture (``joinstall.spy``): its ``text`` and ``cycle_text``, and its
-``stacks_text`` when the file has one. Files written before the engine kept readable stacks get
+``stacks_text`` when the file has one. The text already walks through the cycle, so the cycle is
+shown on a line of its own only when the text does not say it: never twice. Files written before the engine kept readable stacks get
 the same rendering here, from py-spy's raw JSON (``joinstall.spy.stacks.parse`` and ``render``):
 one vocabulary and one stack format, whoever draws them.
 """
@@ -28,7 +29,7 @@ def section(diagnoses: Sequence[Diagnosis]) -> str:
     lines = [HEAD, ""]
     if len(diagnoses) > 1:
         lines += [f"The first of {len(diagnoses)} captures in these results.", ""]
-    if d.cycle_text:
+    if d.cycle_text and not says(d.text, d.cycle_text):
         lines += [f"**The cycle:** {d.cycle_text}", ""]
     if d.text:
         lines += ["What py-spy and /proc showed:", "", "```text", d.text.rstrip(), "```", ""]
@@ -36,6 +37,16 @@ def section(diagnoses: Sequence[Diagnosis]) -> str:
     if stacks:
         lines += ["The stacks, innermost frame first:", "", "```text", stacks, "```"]
     return "\n".join(lines).rstrip()
+
+
+def says(text: str, cycle: str) -> bool:
+    """Whether ``text`` holds every step of ``cycle`` (a step a line), however it was wrapped."""
+
+    def squeeze(s: str) -> str:
+        return "".join(s.split())
+
+    flat = squeeze(text)
+    return all(squeeze(step) in flat for step in cycle.splitlines() if step.strip())
 
 
 def stacks_text(d: Diagnosis) -> str:

@@ -323,9 +323,46 @@ def test_the_report_shows_the_proof_a_run_carries_with_its_stacks(tmp_path: Path
     run = run_result(stacks=stacks)
     assert run.proof is not None
     text = report.render(records(tmp_path, run), {}, None, [])
-    assert f"**The cycle:** {CYCLE}" in text
     assert f"```text\n{run.proof.text()}\n```" in text
     assert "QueueFeederThread (tid 19029" in text and "Queue._feed (" in text
+
+
+def _squeezed(text: str) -> str:
+    return "".join(text.split())
+
+
+@pytest.mark.parametrize("where", ["run", "spy"])
+def test_the_report_says_the_cycle_once(tmp_path: Path, where: str) -> None:
+    # The engine's text walks through the cycle (wrapped to 100 columns); no second copy of it.
+    stacks = recorded_diagnosis()["stacks_text"]
+    loaded = (
+        records(tmp_path, run_result(stacks=stacks))
+        if where == "run"
+        else records(tmp_path, run_result(), spy=recorded_diagnosis())
+    )
+    text = report.render(loaded, {}, None, [])
+    assert _squeezed(text).count(_squeezed(CYCLE)) == 1
+    assert "**The cycle:**" not in text
+
+
+def test_a_cycle_the_text_does_not_say_gets_its_own_line(tmp_path: Path) -> None:
+    diagnosis = {**recorded_diagnosis(), "text": "STALLED: 3 threads wait for each other"}
+    text = report.render(records(tmp_path, run_result(), spy=diagnosis), {}, None, [])
+    assert f"**The cycle:** {CYCLE}" in text and _squeezed(text).count(_squeezed(CYCLE)) == 1
+
+
+def test_no_block_of_the_report_is_repeated(tmp_path: Path) -> None:
+    stacks = recorded_diagnosis()["stacks_text"]
+    loaded = records(
+        tmp_path,
+        run_result(stacks=stacks), run_result("fixed", 1 << 20, Verdict.OK, Mode.FAITHFUL, 0.01),
+        run_result("cancel_join_thread", 1024, Verdict.OK, Mode.FAITHFUL, 0.01),
+        thresholds=(threshold_line(4096, 4074, 4074), threshold_line()),
+        spy=recorded_diagnosis(),
+    )  # fmt: skip
+    blocks = [b.strip() for b in report.render(loaded, {}, None, ["a note"]).split("\n\n") if b.strip()]
+    repeated = {b for b in blocks if blocks.count(b) > 1 and b != "(figure not drawn)"}
+    assert not repeated
 
 
 def test_a_proof_without_stacks_makes_no_report_section(tmp_path: Path) -> None:
@@ -336,7 +373,6 @@ def test_a_proof_without_stacks_makes_no_report_section(tmp_path: Path) -> None:
 def test_the_report_shows_an_older_diagnosis_cycle_text_and_stacks(tmp_path: Path) -> None:
     diagnosis = recorded_diagnosis()
     text = report.render(records(tmp_path, run_result(), spy=diagnosis), {}, None, [])
-    assert f"**The cycle:** {CYCLE}" in text
     assert f"```text\n{diagnosis['text']}\n```" in text
     for pid, stacks in diagnosis["stacks_text"].items():
         assert f"process {pid}:\n{stacks}" in text
