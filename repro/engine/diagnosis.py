@@ -91,6 +91,8 @@ class Diagnosis:
     missing: tuple[str, ...] = ()
     #: ``stalled``: the full pipe on the cycle (its fill and capacity).
     full_pipe: PipeInfo | None = None
+    #: The threads of the cycle as (pid, tid), in the order of ``cycle``'s lines.
+    cycle_threads: tuple[tuple[int, int], ...] = ()
     #: The engine's state behind this result (snapshot and analysis), for ``capture_stacks``.
     context: Any = dataclasses.field(default=None, compare=False, repr=False)
 
@@ -109,6 +111,7 @@ class Diagnosis:
         out["text"] = self.text()
         for key in ("cycle", "behind", "stuck_pids", "missing"):
             out[key] = list(out[key])
+        out["cycle_threads"] = [list(t) for t in self.cycle_threads]
         return {"schema": SCHEMA, "kind": "diagnosis", **out}
 
     @classmethod
@@ -123,6 +126,7 @@ class Diagnosis:
         kw["full_pipe"] = PipeInfo(**data["full_pipe"]) if data.get("full_pipe") else None
         for key in ("cycle", "behind", "stuck_pids", "missing"):
             kw[key] = tuple(data[key])
+        kw["cycle_threads"] = tuple((int(p), int(t)) for p, t in data.get("cycle_threads", ()))
         return cls(**kw)
 
     def text(self, *, stacks: bool = False) -> str:

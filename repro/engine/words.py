@@ -257,5 +257,6 @@ def describe(
     full = next((p for p in pipes if writer and p.inode == writer.pipe), None) if proven else None
     return Diagnosis(
         verdict, root, summary, cycle, behind, breaker, until, fix, rows, pipes, stuck_pids,
-        samples, round(seconds, 4), full_pipe=full, context=(snap, knot),
+        samples, round(seconds, 4), full_pipe=full, cycle_threads=knot.cycle if cycle else (),
+        context=(snap, knot),
     )  # fmt: skip

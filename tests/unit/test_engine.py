@@ -65,6 +65,7 @@ def test_the_seed_is_told_as_a_person_would_tell_it() -> None:
     root, snaps = recording("seed_join_fork")
     d = verdict_of(root, snaps[0], snaps[1])
     first, second, third = d.cycle
+    assert [t[0] for t in d.cycle_threads][1] == root and len(d.cycle_threads) == 3
     assert "is blocked writing 1,000,009 bytes into pipe:" in first
     assert f"the main thread of parent {root} waits in wait4(" in second
     assert "waits on a lock or a thread join" in third
