@@ -22,6 +22,8 @@ from joinstall.engine import syscalls
 from joinstall.observe import procfs
 
 PROC = procfs.PROC
+#: A shared futex whose mapping could not be told: anyone might wake it.
+UNKNOWN = "?"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -291,17 +293,19 @@ def shared_maps(pid: int) -> tuple[str, ...]:
 
 
 def _mapping_of(pid: int, addr: int) -> str | None:
-    """``dev:inode`` of the shared mapping holding ``addr``, or None for private memory."""
+    """``dev:inode`` of the shared mapping holding ``addr``; None for private memory; ``?`` unknown."""
     try:
         text = _read(f"{PROC}/{pid}/maps")
     except OSError:
-        return None
+        return UNKNOWN
     for line in text.splitlines():
         parts = line.split(maxsplit=5)
         lo, _, hi = parts[0].partition("-")
         if int(lo, 16) <= addr < int(hi, 16):
-            return f"{parts[3]}:{parts[4]}" if parts[1][3:4] == "s" and parts[4] != "0" else None
-    return None
+            if parts[1][3:4] != "s":
+                return None
+            return f"{parts[3]}:{parts[4]}" if parts[4] != "0" else UNKNOWN
+    return UNKNOWN
 
 
 def process(pid: int) -> Process | None:

@@ -25,7 +25,7 @@ import dataclasses
 import enum
 
 from joinstall.engine import syscalls
-from joinstall.engine.snapshot import Process, Snapshot, Thread
+from joinstall.engine.snapshot import UNKNOWN, Process, Snapshot, Thread
 
 #: A timed wait shorter than this is a polling loop, not a hang: the thread wakes by itself.
 MIN_TIMED = 1.0
@@ -139,9 +139,9 @@ def _exit_wait(snap: Snapshot, proc: Process, th: Thread, me: Tid, call: str) ->
     kids = [p for p in snap.procs if p.ppid == proc.pid]
     waited = [p for p in kids if p.pid == target] if target > 0 else kids
     what = f"{call}({target})" if target > 0 else f"{call}(any child)"
-    seen = bool(waited) or target <= 0
+    # Blocked with no child in sight is impossible (ECHILD): the child is one we cannot see.
     pids = tuple(p.pid for p in waited)
-    return Wait(proc.pid, th.tid, Kind.EXIT, _threads(waited, me), what, outside=not seen, targets=pids)
+    return Wait(proc.pid, th.tid, Kind.EXIT, _threads(waited, me), what, outside=not waited, targets=pids)
 
 
 def _poll_wait(snap: Snapshot, proc: Process, th: Thread, me: Tid, call: str) -> Wait:
@@ -174,7 +174,10 @@ def _futex_wait(snap: Snapshot, proc: Process, th: Thread, me: Tid) -> Wait:
         return Wait(proc.pid, th.tid, Kind.FUTEX, _threads([proc], me), what, timeout=th.timeout)
     mappers = [p for p in snap.procs if th.shared in p.shared_maps or p.pid == proc.pid]
     what = f"a shared semaphore (mapping {th.shared})"
-    return Wait(proc.pid, th.tid, Kind.SHARED_FUTEX, _threads(mappers, me), what, timeout=th.timeout)
+    unknown = th.shared == UNKNOWN  # a mapping we could not read: whoever maps it is unknown
+    return Wait(
+        proc.pid, th.tid, Kind.SHARED_FUTEX, _threads(mappers, me), what, outside=unknown, timeout=th.timeout
+    )
 
 
 def wait_of(snap: Snapshot, proc: Process, th: Thread, min_timed: float = MIN_TIMED) -> Wait:

@@ -166,6 +166,15 @@ def test_a_read_of_a_pipe_only_the_reader_can_write_is_deadlocked() -> None:
     assert one(snap).stuck == {(10, 10)}
 
 
+def test_a_wait_for_a_child_nobody_can_see_and_a_futex_in_an_unknown_mapping_are_outside() -> None:
+    snap = Snapshot(0.0, (
+        proc(10, 1, (thread(10, WAIT4, (2**32 - 1,)), thread(11, FUTEX, (0, 0x9, 0, 0), shared="?"))),
+    ), ())  # fmt: skip
+    w = waits.waits(snap)
+    assert w[(10, 10)].outside and w[(10, 11)].outside
+    assert not one(snap).stuck
+
+
 def test_a_short_timed_wait_is_a_polling_loop_and_a_timed_wait_with_no_waker_a_sleep() -> None:
     short = thread(10, POLL, (0, 1, 500), fds=((3, 1),), timeout=0.5)
     lonely = thread(20, FUTEX, (0, 0x89, 0, 1), timeout=30.0)
