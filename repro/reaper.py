@@ -91,6 +91,20 @@ def reap_group(pgid: int) -> None:
             continue
 
 
+def kill_and_clean(pids: Sequence[int]) -> None:
+    """SIGKILL these processes and unlink the semaphore files they mapped (read before the kill).
+
+    A killed tree takes its resource tracker with it, and nobody else would unlink them.
+    """
+    files = semaphores_of(pids)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    for path in files:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
 def members(pgid: int, proc: Path = Path("/proc")) -> list[int]:
     """The pids of process group ``pgid`` (empty where there is no /proc)."""
     found = []

@@ -7,8 +7,10 @@ session fails with its pid and command line. Zombies are reaped on the way.
 
 from __future__ import annotations
 
+import glob
 import os
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -20,9 +22,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "repro" / "programs" / "seed.py"
 
 
+#: multiprocessing's named semaphores (spawn, forkserver): a killed tree must not leave any.
+SEMAPHORES = "/dev/shm/sem.mp-*"
+_semaphores_before: set[str] = set()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Adopt orphans, and stop at once if /proc cannot show other processes' syscalls."""
     reaper.become_subreaper()
+    _semaphores_before.update(glob.glob(SEMAPHORES))
     if not procfs.available():
         pytest.exit("this platform has no Linux /proc; joinstall's tests need one", returncode=4)
     if not os.access("/proc/self/syscall", os.R_OK):
@@ -47,8 +55,25 @@ def _leaks() -> list[psutil.Process]:
     return alive
 
 
+def _left_semaphores() -> list[str]:
+    """Semaphores created during the session that are still there (after a short grace: a
+    resource tracker that saw its program end may still be unlinking)."""
+    deadline = time.monotonic() + 2.0
+    while True:
+        left = sorted(set(glob.glob(SEMAPHORES)) - _semaphores_before)
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the session if any process started by the tests is still alive."""
+    """Fail the session if any process started by the tests is still alive, or a semaphore."""
+    # Under xdist each worker runs tests beside the others: only the whole session can judge.
+    if not hasattr(session.config, "workerinput"):
+        left = _left_semaphores()
+        if left:
+            sys.stderr.write(f"\nLEFT IN /dev/shm ({len(left)} semaphores), e.g. {left[0]}\n")
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
     deadline = 5.0
     _, still = psutil.wait_procs(_leaks(), timeout=deadline)
     if still:

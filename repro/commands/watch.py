@@ -122,9 +122,10 @@ def _kill_tree(pid: int) -> None:
         procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
     except psutil.Error:
         procs = []
-    for p in procs:
-        with contextlib.suppress(psutil.Error):
-            p.kill()
+    from joinstall import reaper
+
+    # Semaphores first: the kill also takes the resource tracker that would unlink them.
+    reaper.kill_and_clean([p.pid for p in procs])
     psutil.wait_procs(procs, timeout=5)
 
 

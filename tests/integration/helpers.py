@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
+from joinstall import reaper
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,11 +41,17 @@ def started(*argv: str) -> Iterator[subprocess.Popen[str]]:
     try:
         yield proc
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        kill_session(proc.pid)
         proc.wait()
         proc.stdout and proc.stdout.close()
         proc.stderr and proc.stderr.close()
+
+
+def kill_session(pgid: int) -> None:
+    """Kill a session started with ``start_new_session`` and unlink the semaphores it mapped."""
+    reaper.kill_and_clean(reaper.members(pgid))
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def alive(pid: int) -> bool:

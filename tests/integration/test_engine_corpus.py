@@ -10,8 +10,6 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import functools
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,6 +19,8 @@ from pathlib import Path
 import pytest
 from joinstall import interpreters
 from joinstall.engine import Diagnosis, Verdict, diagnose
+
+from tests.integration.helpers import kill_session
 
 CORPUS = Path(__file__).resolve().parents[1] / "engine_corpus"
 #: Programs that never touch multiprocessing take no start method.
@@ -75,8 +75,7 @@ def running(py: str, name: str, *args: str, ready: bool = True) -> Iterator[subp
             assert proc.stdout.readline().strip() == "READY", f"{name} did not start"
         yield proc
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        kill_session(proc.pid)
         proc.wait()
         if proc.stdout:
             proc.stdout.close()

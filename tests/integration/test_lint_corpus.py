@@ -8,9 +8,6 @@ reaped whatever happens.
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,6 +18,7 @@ import pytest
 from joinstall.engine import diagnose
 from joinstall.errors import JoinstallError
 
+from tests.integration.helpers import kill_session
 from tests.lint_corpus import score
 
 pytestmark = pytest.mark.integration
@@ -39,8 +37,7 @@ def _start(path: Path) -> subprocess.Popen[bytes]:
 
 
 def _reap(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    kill_session(proc.pid)
     proc.wait()
     if proc.stderr:
         proc.stderr.close()
