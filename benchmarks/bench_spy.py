@@ -19,6 +19,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from joinstall import reaper
+
 from benchmarks import timing
 
 REPEATS = 5
@@ -36,7 +38,7 @@ def hung(*argv: str) -> Iterator[int]:
         time.sleep(0.5)
         yield proc.pid
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
+        reaper.kill_and_clean(reaper.members(proc.pid))
         proc.wait()
 
 
