@@ -79,17 +79,22 @@ def stuck(
 def _order(waits: Mapping[Tid, Wait], me: Tid, wakers: Collection[Tid], start: Tid) -> list[Tid]:
     """Wakers in the order a person would tell the story, closing the cycle as soon as it can.
 
-    A process exits when its main thread ends: an exit wait goes to the main thread first. Any
-    other wait goes back to the start if it can, else to other processes, main threads first.
+    A process exits when its main thread ends: an exit wait goes to the main thread first. A
+    lock or a join inside one process goes to the other threads before the main thread (a main
+    thread joining its workers is rarely what holds a lock). Any other wait goes back to the
+    start if it can, else to other processes, main threads first.
     """
-    if waits[me].kind is Kind.EXIT:
+    kind = waits[me].kind
+    if kind is Kind.EXIT:
         return sorted(wakers, key=lambda k: (k[0] != k[1], k != start, k))
+    if kind is Kind.FUTEX:
+        return sorted(wakers, key=lambda k: (k != start, k[0] == k[1], k))
     return sorted(wakers, key=lambda k: (k != start, k[0] == me[0], k[0] != k[1], k))
 
 
 def cycle(waits: Mapping[Tid, Wait], inside: frozenset[Tid]) -> tuple[Tid, ...]:
     """A cycle of waits within ``inside``, through a blocked pipe writer when there is one."""
-    starts = sorted(inside, key=lambda t: (waits[t].kind is not Kind.PIPE_WRITE, t))
+    starts = sorted(inside, key=lambda t: (waits[t].kind is not Kind.PIPE_WRITE, t[0] == t[1], t))
     for start in starts:
         if not waits[start].wakers:
             return (start,)

@@ -105,8 +105,15 @@ def _step(n: Namer, snap: Snapshot, w: Wait, nxt: Tid | None) -> str:
             f" {'hold' if len(held) > 1 else 'holds'} its read end, and {who}"
         )
     if w.kind is Kind.PIPE_READ:
-        writers = n.procs([p.pid for p in holders(snap, w.pipe, write=True)])
-        return f"{me} is blocked reading pipe:[{w.pipe}], which is empty; only {writers} can write to it"
+        held = [p.pid for p in holders(snap, w.pipe, write=True)]
+        if held == [w.pid]:
+            return (
+                f"{me} is blocked reading pipe:[{w.pipe}], which is empty; only its own process holds the"
+                " write end, and no other thread of it will write"
+            )
+        return (
+            f"{me} is blocked reading pipe:[{w.pipe}], which is empty; only {n.procs(held)} can write to it"
+        )
     if w.kind is Kind.EXIT:
         return f"{me} waits in {w.what} for {n.procs(list(w.targets))} to exit"
     timed = f" (for up to {w.timeout:g} s)" if w.timeout is not None else ""
@@ -117,8 +124,10 @@ def _step(n: Namer, snap: Snapshot, w: Wait, nxt: Tid | None) -> str:
         return (
             f"{me} waits on {w.what}{timed}, which only {n.procs(sorted({k[0] for k in w.wakers}))} can post"
         )
-    if nxt is None or nxt == (w.pid, w.tid) or not w.wakers:
+    if not w.wakers:
         return f"{me} waits on {w.what}{timed}, and no other thread of its process can end that wait"
+    if nxt is None or nxt == (w.pid, w.tid):
+        return f"{me} waits on {w.what}{timed}, which only other threads of its process, all stuck, can end"
     return (
         f"{me} waits on {w.what}{timed}: only another thread of its process can end it, here {n.thread(nxt)}"
     )
@@ -239,10 +248,14 @@ def describe(
         alarmed = sorted({t[0] for t in knot.stuck if _alarm(snap, t[0])})
         if alarmed and until is None:
             ends += f" (or until an alarm signal: {n.procs(alarmed)} handle SIGALRM)"
-        summary = (
-            f"{len(knot.stuck)} thread(s) in {len({t[0] for t in knot.stuck})} process(es) wait for each"
-            f" other in a closed cycle{ends}; every thread that could break it is waiting on it"
-        )
+        threads, procs = len(knot.stuck), len({t[0] for t in knot.stuck})
+        if threads == 1:
+            summary = f"a thread waits for a wake-up that no thread can give{ends}"
+        else:
+            summary = (
+                f"{threads} threads in {procs} process{'es' if procs > 1 else ''} wait for each other in a"
+                f" closed cycle{ends}; every thread that could break it is waiting on it"
+            )
     elif any(w.blocking or w.outside for w in knot.waits.values()):
         verdict = Verdict.BLOCKED
         breaker = _breaker(n, snap, knot)

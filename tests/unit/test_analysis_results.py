@@ -46,7 +46,7 @@ def proof(capacity: int = 65536, stacks: Mapping[str, str] | None = None) -> Dia
     """The engine's proof of a stall, as a run record carries it."""
     pipe = PipeInfo(99, 61444, capacity)
     return Diagnosis(
-        verdict=Hang.STALLED, root=10, summary="3 thread(s) in 2 process(es) wait for each other",
+        verdict=Hang.STALLED, root=10, summary="3 threads in 2 processes wait for each other",
         cycle=(CYCLE,), behind=(), breaker="", until=2.0, fix=FIX_ADVICE, threads=(), pipes=(pipe,),
         stuck_pids=(10, 11), samples=2, seconds=0.03, stacks=dict(stacks or {}), full_pipe=pipe,
     )  # fmt: skip
