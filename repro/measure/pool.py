@@ -28,8 +28,12 @@ def run_key(variant: str, size: int, puts: int) -> str:
     return f"{variant}:{size}:{puts}"
 
 
-class Stopped(Exception):
-    """The sweep was interrupted: a task gives up before its next run."""
+class Stopped(reaper.Stopping):
+    """The sweep was interrupted: a task gives up before its next run.
+
+    A ``reaper.Stopping``, so that when it is the first news of a signal the main thread hears
+    (a task saw the signal before the main thread did), the command still ends as interrupted.
+    """
 
 
 def run_record(key: str, result: RunResult) -> dict[str, Any]:

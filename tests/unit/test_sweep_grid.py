@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from joinstall import reaper, resultsfile
 from joinstall.commands import sweep as command
 from joinstall.errors import UsageError
-from joinstall.measure import grid
+from joinstall.measure import grid, pool
 from joinstall.measure import summary as sweep_summary
 from joinstall.measure.measurements import MultiputResult
 from joinstall.measure.multiputmap import multiput_result
@@ -239,3 +241,16 @@ def test_both_multiput_writers_write_one_shape() -> None:
     assert set(from_map.to_record()) == set(from_search.to_record())
     for result in (from_map, from_search):
         assert MultiputResult.from_record(json.loads(json.dumps(result.to_record()))) == result
+
+
+def test_a_task_stopped_by_a_signal_ends_the_sweep_as_interrupted(tmp_path: Path) -> None:
+    # A pool thread may see the signal before the main thread does: what reaches the command
+    # must still be an interruption (exit 130/143), not a traceback.
+    def task(emit: pool.Emit, stop: threading.Event) -> None:
+        raise pool.Stopped
+
+    with (
+        resultsfile.Writer(tmp_path / "s.jsonl", {}, resume=False) as writer,
+        pytest.raises(reaper.Stopping),
+    ):
+        pool.execute([task], writer, jobs=1, progress=False)
