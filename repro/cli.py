@@ -17,7 +17,7 @@ from types import ModuleType
 from typing import NoReturn
 
 from joinstall import __version__, commands, reaper
-from joinstall.errors import ExitCode, JoinstallError
+from joinstall.errors import ExitCode, JoinstallError, NoProcError
 
 #: What `joinstall --help` says: for users, not for developers of joinstall.
 DESCRIPTION = (
@@ -73,7 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout.flush()
             return code
         except JoinstallError as exc:
-            print(f"joinstall {args.command}: error: {exc.message()}", file=sys.stderr)
+            text = exc.message()
+            if isinstance(exc, NoProcError) and args.command in NoProcError.FLAGS:
+                text += f" ({NoProcError.FLAGS[args.command]})"
+            print(f"joinstall {args.command}: error: {text}", file=sys.stderr)
             return int(exc.exit_code)
         except (KeyboardInterrupt, reaper.Stopping):
             # Every live tree was killed by the signal handler and reaped on the way up.

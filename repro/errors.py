@@ -6,6 +6,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import ClassVar
 
 
 class ExitCode(enum.IntEnum):
@@ -51,6 +54,15 @@ class UsageError(JoinstallError):
 
 class PlatformError(JoinstallError):
     """The platform lacks something joinstall needs (``/proc``, an interpreter)."""
+
+
+class NoProcError(PlatformError):
+    """No Linux ``/proc``: a stall cannot be proven from outside, only waited out."""
+
+    #: The flag of each command's timeout-based mode: the command line names it, the engine not.
+    FLAGS: ClassVar[Mapping[str, str]] = MappingProxyType(
+        {"run": "--faithful", "sweep": "--faithful", "threshold": "--timeout-based"}
+    )
 
 
 class ResultsError(JoinstallError):

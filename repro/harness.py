@@ -15,7 +15,7 @@ from typing import Any
 from joinstall import defaults, interpreters, reaper, variants
 from joinstall.engine import Diagnosis, Watcher, capture_stacks
 from joinstall.engine import Verdict as HangVerdict
-from joinstall.errors import PlatformError, UsageError
+from joinstall.errors import NoProcError, UsageError
 from joinstall.observe import pipes, procfs
 from joinstall.observe.verdict import Verdict, classify
 from joinstall.programs import seed
@@ -45,20 +45,22 @@ def validate(spec: RunSpec) -> interpreters.Interpreter:
     given = {"--pipe-size": spec.pipe_size != 0, "--puts": spec.puts != 1}
     for option, why in variant.not_for:
         if given[option]:
-            raise UsageError(f"{option} does not apply to variant {variant.name}: {why}")
+            # The variants name their options as the command line does: the value's name is the flag's.
+            raise UsageError(f"a {option.lstrip('-')} does not apply to variant {variant.name}: {why}")
     if not defaults.PUTS_BOUND.ok(spec.puts):
         raise UsageError(defaults.PUTS_BOUND.message(spec.puts))
     if not (os.path.isfile(spec.shell) and os.access(spec.shell, os.X_OK)):
-        raise UsageError(f"shell {spec.shell} does not exist or is not executable; pass --shell /bin/sh")
+        raise UsageError(f"the shell {spec.shell} does not exist or is not executable; use /bin/sh")
     interp = interpreters.probe(spec.python)
     if interpreters.version_tuple(interp.version)[:2] < MIN_PYTHON:
         raise UsageError(
-            f"Python {interp.version} cannot run the target program; pass a --python of CPython {'.'.join(map(str, MIN_PYTHON))} or newer"
+            f"Python {interp.version} cannot run the target program; use CPython"
+            f" {'.'.join(map(str, MIN_PYTHON))} or newer"
         )
     if spec.mode is Mode.FAST and not procfs.available():
-        raise PlatformError(
+        raise NoProcError(
             "this platform has no Linux /proc, so a stall cannot be proven from outside; use the"
-            " timeout-based mode (run/sweep --faithful, threshold --timeout-based)"
+            " faithful, timeout-based mode"
         )
     if spec.start_method is not None and spec.start_method not in interp.start_methods:
         raise UsageError(

@@ -168,3 +168,16 @@ def test_a_join_that_times_out_on_a_busy_child_is_not_a_stall() -> None:
     done = joinstall("run", "--size", "64KiB", "--variant", "buggy", "--timeout", "0.001")
     assert done.returncode == 0, done.stderr
     assert "VERDICT: ok, but join(0.001) timed out" in done.stdout
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("argv", "flag"), [(("sweep", "--points", "2"), "--faithful"), (("threshold",), "--timeout-based")]
+)
+def test_without_proc_a_command_names_its_own_timeout_based_flag(
+    tmp_path: Path, argv: tuple[str, ...], flag: str
+) -> None:
+    # The engine speaks of the mode; the command line names its flag.
+    done = joinstall(*argv, "-o", str(tmp_path / "out.jsonl"), env={"JOINSTALL_PROCFS": "/nonexistent"})
+    line = usage_error(done)
+    assert "cannot be proven from outside" in line and line.endswith(f"({flag})"), line
