@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -70,8 +71,13 @@ class Outcome:
 
 
 def say_line(text: str) -> None:
-    """A step line on stdout, drawn above any progress bar rather than through it."""
-    tqdm.write(text)
+    """Step lines on stdout, drawn above any progress bar, each within 100 columns."""
+    for line in text.splitlines() or [""]:
+        indent = " " * (len(line) - len(line.lstrip()))
+        tqdm.write(
+            "\n".join(textwrap.wrap(line, 100, subsequent_indent=indent + "  ", break_long_words=False))
+            or line
+        )
 
 
 def run(out: Path, plan: Plan, jobs: int = 2, say: Say = say_line, progress: bool = True) -> Outcome:
