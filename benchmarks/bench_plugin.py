@@ -5,10 +5,13 @@
    with pytest-timeout at 60 s alone. Goal: at most 1 s, at least 60x faster.
 2. A passing suite of quick tests, run with and without ``--joinstall``, alternately. Goal:
    the plugin adds at most 3 % (the session's wall time, and pytest's own test-loop time).
+3. What one passing test costs the pytest process (arm, three report checks, disarm, against a
+   real monitor process), and the CPU time the monitor process spends on all of them.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import statistics
 import subprocess
@@ -70,6 +73,28 @@ def loop_seconds(out: str) -> float:
     return float(found.group(1)) if found else float("nan")
 
 
+def per_test(n: int = 3000) -> tuple[float, float]:
+    """Microseconds per test in the pytest process; the monitor's CPU seconds for ``n`` tests."""
+    from joinstall.plugin.client import Client
+    from joinstall.plugin.settings import Settings
+
+    client, s = Client(), Settings(True, 0.05, True)
+    client.disarm(client.arm(s))  # starts the monitor
+    assert client.proc is not None
+    start = time.perf_counter()
+    for _ in range(n):
+        record = client.arm(s)
+        for _phase in ("setup", "call", "teardown"):
+            client.check(record)
+        client.disarm(record)
+    seconds = time.perf_counter() - start
+    time.sleep(0.2)  # the monitor reads the last lines
+    with open(f"/proc/{client.proc.pid}/stat") as f:
+        ticks = sum(map(int, f.read().rpartition(")")[2].split()[11:13]))
+    client.close()
+    return seconds / n * 1e6, ticks / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         stall = Path(tmp, "stall")
@@ -102,3 +127,6 @@ def main() -> None:
                 f"  {what:<19} off {off * 1000:7.0f} ms   --joinstall {on * 1000:7.0f} ms"
                 f"   overhead {100 * (on / off - 1):+5.1f} % (goal <= 3 %)"
             )
+    micros, cpu = per_test()
+    print(f"one passing test in the pytest process: {micros:.1f} us (arm, 3 report checks, disarm)")
+    print(f"  the monitor process, start-up and 3000 tests: {cpu * 1000:.0f} ms of CPU")

@@ -1,8 +1,9 @@
 """pytest plugin: fail a test the moment a hang in its process tree is proven.
 
 Off unless enabled: ``pytest --joinstall``, the ini option ``joinstall = true``, or a test's
-``@pytest.mark.joinstall``. While each phase of a watched test runs, a monitor thread samples
-the process tree of the pytest process (its own threads included) with joinstall's engine.
+``@pytest.mark.joinstall``. While a watched test runs (setup to teardown), a monitor process,
+started once per session, samples the process tree of the pytest process (its threads
+included) with joinstall's engine; no thread of joinstall runs in the pytest process.
 Once a hang is proven, the test fails with a ``joinstall`` report section: the verdict, the
 wait-for cycle in words, the fix and py-spy's stacks. The stuck processes are killed, so the
 next tests run; stuck threads of this process that cannot be freed would keep the interpreter
@@ -10,7 +11,8 @@ from exiting, so pytest then ends with ``os._exit`` (its exit status unchanged) 
 summary.
 
 Registered through the ``pytest11`` entry point as ``joinstall``; ``-p no:joinstall`` unloads it.
-This module imports no more than pytest needs until a test is watched.
+This module imports no more than pytest needs until a test is watched, and the pytest process
+imports the engine only once a hang is reported.
 """
 
 from __future__ import annotations
@@ -26,13 +28,12 @@ from joinstall.plugin import settings
 from joinstall.plugin.settings import Settings
 
 SETTINGS = pytest.StashKey[Settings]()
-MONITOR = pytest.StashKey["Monitor"]()
+CLIENT = pytest.StashKey["Client"]()
 SESSION = pytest.StashKey[pytest.Session]()
-ITEM_SETTINGS = pytest.StashKey[Settings]()
-PHASES = pytest.StashKey[dict[str, "Phase"]]()
+RECORD = pytest.StashKey["Record"]()
 
-if TYPE_CHECKING:  # without importing the monitor's dependencies at start-up
-    from joinstall.plugin.monitor import Monitor, Phase  # noqa: F401  (named in quotes below)
+if TYPE_CHECKING:  # without importing the client's dependencies at start-up
+    from joinstall.plugin.client import Client, Record  # noqa: F401  (named in quotes above)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -64,21 +65,27 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.hookimpl(wrapper=True, trylast=True)
 def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
-    """Watch the setup phase (fixtures can hang too)."""
-    item.stash[ITEM_SETTINGS] = settings.for_item(item, item.config.stash[SETTINGS])
-    return (yield from _watched(item, "setup"))
+    """Arm the monitor for the whole test, from its setup (fixtures can hang too) to its teardown."""
+    s = settings.for_item(item, item.config.stash[SETTINGS])
+    if s.enabled and _available():
+        client = item.config.stash.get(CLIENT, None)
+        if client is None:
+            from joinstall.plugin.client import Client
 
-
-@pytest.hookimpl(wrapper=True, trylast=True)
-def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    """Watch the test itself (innermost wrapper: pytest-timeout's timer is set by then)."""
-    return (yield from _watched(item, "call"))
+            client = item.config.stash[CLIENT] = Client()
+        item.stash[RECORD] = client.arm(s)
+    return (yield)
 
 
 @pytest.hookimpl(wrapper=True, trylast=True)
 def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
-    """Watch the teardown phase."""
-    return (yield from _watched(item, "teardown"))
+    """Disarm the monitor once the teardown is over."""
+    try:
+        return (yield)
+    finally:
+        record = item.stash.get(RECORD, None)
+        if record is not None:
+            item.config.stash[CLIENT].disarm(record)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -87,28 +94,50 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Add the verdict to the report of the phase it concerns."""
     report = yield
-    phase = item.stash.get(PHASES, {}).get(call.when)
-    if phase is not None:
-        from joinstall.plugin import report as text
+    record = item.stash.get(RECORD, None)
+    if record is None:
+        return report
+    from joinstall.plugin import client
+    from joinstall.plugin import report as text
 
-        section = text.section(phase)
-        if section is not None:
-            report.sections.append(section)
-        if phase.proven is not None and report.passed:
+    item.config.stash[CLIENT].check(record)
+    section = client.section(record, call.when)
+    if section is not None:
+        report.sections.append(section)
+        if record.proven is not None and report.passed:
             # The hang was proven, then ended by its own timeout or by taking the stacks.
             report.outcome = "failed"
-            report.longrepr = text.message(phase.proven)
+            report.longrepr = text.message(record.proven)
     return report
+
+
+@pytest.hookimpl(wrapper=True, optionalhook=True)
+def pytest_timeout_set_timer(item: pytest.Item, settings: object) -> Generator[None, object, object]:
+    """pytest-timeout set its SIGALRM handler: wrap it, for joinstall's view when it fires."""
+    result = yield
+    if (item.config.stash[SETTINGS].enabled or item.get_closest_marker("joinstall")) and _available():
+        from joinstall.plugin.client import Client
+
+        item.config.stash.setdefault(CLIENT, Client()).wrap_alarm()
+    return result
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """End the monitor process before anyone looks for processes the tests left behind."""
+    client = session.config.stash.get(CLIENT, None)
+    if client is not None:
+        client.close()
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Stop the monitor; exit at once if threads stuck in a proven hang would keep us alive."""
-    monitor = config.stash.get(MONITOR, None)
-    if monitor is None:
+    """Exit at once if threads stuck in a proven hang would keep us alive."""
+    client = config.stash.get(CLIENT, None)
+    if client is None:
         return
-    monitor.close()
-    stuck = [t for t in monitor.leftover if t.is_alive()]
+    client.close()
+    stuck = [t for t in client.leftover if t.is_alive()]
     session = config.stash.get(SESSION, None)
     if stuck and session is not None:
         names = ", ".join(f"{t.name!r}" for t in stuck)
@@ -121,25 +150,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         os._exit(int(session.exitstatus))
 
 
-def _watched(item: pytest.Item, when: str) -> Generator[None, None, None]:
-    s = item.stash.get(ITEM_SETTINGS, None)
-    if s is None or not s.enabled or not _available():
-        return (yield)
-    from joinstall.plugin.monitor import Monitor
-
-    monitor = item.config.stash.get(MONITOR, None)
-    if monitor is None:
-        monitor = item.config.stash[MONITOR] = Monitor()
-    phase = monitor.arm(item, when, s)
-    try:
-        return (yield)
-    finally:
-        monitor.disarm(phase)
-        item.stash.setdefault(PHASES, {})[when] = phase
-
-
 @functools.cache
 def _available() -> bool:
-    from joinstall.observe import procfs
-
-    return procfs.available()
+    # procfs.available()'s test, without importing joinstall.observe (psutil): ~15 ms a session.
+    return os.path.exists("/proc/self/task") and os.path.exists("/proc/self/syscall")

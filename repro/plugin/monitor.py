@@ -1,289 +1,339 @@
-"""One monitor thread per session, armed for one test phase at a time.
+"""The monitor process: one per pytest session (per xdist worker), outside the pytest process.
 
-While a phase (setup, call, teardown) runs, the monitor samples the process tree of this
-process through the engine's ``Watcher``, every ``interval`` seconds, starting one interval in:
-a quick test is never sampled. Once a hang is proven it captures the stacks and interrupts the
-test's thread with ``SIGNAL``. The handler runs in the main thread, inside the blocked call
-(``waitpid``, ``poll``, a lock, ``read`` all return EINTR to run it), kills the stuck processes,
-unblocks this process's stuck threads, and raises ``HangProven`` there: the traceback shows the
-line of the test that hung.
+A thread inside pytest would make every test's ``os.fork()`` (each ``multiprocessing`` fork
+child) a fork of a multi-threaded process, which CPython 3.12+ warns about, and under
+``filterwarnings = error`` fails. So the pytest process (``client.py``) starts this one with
+``subprocess`` at its first watched test and drives it through a control pipe, one short line
+at a time:
 
-pytest-timeout (signal method) owns SIGALRM; while a phase runs, its handler is wrapped so that
-the tree is sampled once more at the instant it fires, and the test's report adds that verdict.
+* ``B TID ...``                   bystanders: threads of pytest that can never end a test's hang;
+* ``A SEQ TID INTERVAL STACKS WHEN``  a test started at WHEN (monotonic clock): watch pytest's
+                                  tree from WHEN + INTERVAL on; TID is pytest's main thread;
+* ``D SEQ``                       the test ended (its teardown too): stop watching;
+* ``H SEQ``                       the proof of test SEQ was received: no need to kill on its behalf;
+* ``Q SEQ WHEN``                  pytest-timeout fired at WHEN (monotonic): send the view then.
+
+It answers on a result pipe: ``S SEQ`` (a hang is proven, the stacks are being taken), then
+``P SEQ FILE`` (the proof, ``Diagnosis.to_dict()`` as JSON in FILE), or ``T SEQ FILE`` (the view
+asked for; ``-`` for none), or ``E SEQ TEXT`` (the monitor failed on this test). After ``P`` it
+interrupts pytest's main thread itself with ``tgkill``: a process-directed signal may be
+handled by another thread and leave the main thread's blocked call running.
+
+Nothing is sampled before a test has run for one interval, and the engine is imported at the
+first sample: a suite of quick tests costs two small writes per test and nothing here.
+The monitor dies with pytest: EOF on the control pipe, or ``PR_SET_PDEATHSIG``.
+
+Run as ``python -m joinstall.plugin.monitor PID CTRL_FD RESULT_FD SIGNAL``; the client runs
+this file by its path with ``-S`` instead, which spares each session's start importing pytest
+(this package's ``__init__``), ``site`` and an editable install's finder: those wait for the
+first sample.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
-import dataclasses
 import os
+import select
 import signal
-import threading
-from types import FrameType
-from typing import TYPE_CHECKING, Any
+import sys
+import time
 
-import pytest
-from joinstall.plugin import report
-from joinstall.plugin.settings import Settings
-
+# Neither ``typing`` nor ``contextlib``: with ``site``, they were half of the start-up's cost.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from joinstall.engine import Diagnosis, Watcher
 
-#: A real-time signal: no default use, unlike SIGUSR1/2, so a test's own handlers stay untouched.
-SIGNAL = signal.SIGRTMIN + 4 if hasattr(signal, "SIGRTMIN") else signal.SIGUSR2
-#: How long the handler may take to run before the monitor kills the stuck processes itself
-#: (the test's thread may sit in a C call that retries on EINTR): seconds.
+#: How long pytest's signal handler may take to say it received a proof before the monitor
+#: kills the stuck processes itself (the main thread may sit in a C call that retries on
+#: EINTR; killing its partner returns it to Python, where the pending signal is handled).
 GRACE = 2.0
-#: How long the handler waits for threads it unblocked to finish their failed write.
-THREAD_EXIT_WAIT = 1.0
-#: Threads that belong to the test runner, not the test: they can never break a test's hang.
-RUNNER_MODULES = ("_pytest", "pytest_timeout", "xdist", "execnet", "pluggy", "joinstall")
+PR_SET_PDEATHSIG = 1
+#: ``tgkill`` by syscall number where libc has no wrapper (glibc before 2.30).
+SYS_TGKILL = {"x86_64": 234, "aarch64": 131, "i686": 270, "i386": 270, "armv7l": 268, "ppc64le": 250}
 
 
-class HangProven(pytest.fail.Exception):  # type: ignore[name-defined,misc]
-    """A hang was proven in the test's process tree (a pytest failure outcome, so that a
-    test's own ``except Exception`` cannot swallow it)."""
-
-
-@dataclasses.dataclass(eq=False)
 class Phase:
-    """One watched phase of one test, and what the monitor found in it."""
+    """One watched test, from its setup to its teardown (a plain class: the monitor starts
+    without importing ``dataclasses``, which costs more than the rest of its start-up)."""
 
-    item: pytest.Item
-    when: str
-    settings: Settings
-    test_thread: int
-    test_tid: int
-    monitor_tid: int
-    #: Bystander threads (``bystanders``), found at the first sample: arming must stay cheap.
-    ignore: frozenset[int] = frozenset()
-    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
-    done: threading.Event = dataclasses.field(default_factory=threading.Event)
-    raised: threading.Event = dataclasses.field(default_factory=threading.Event)
-    closing: bool = False
-    watcher: Watcher | None = None
-    proven: Diagnosis | None = None
-    at_timeout: Diagnosis | None = None
-    killed: list[int] = dataclasses.field(default_factory=list)
-    unblocked: list[int] = dataclasses.field(default_factory=list)
-    stuck: list[threading.Thread] = dataclasses.field(default_factory=list)
-
-    def step(self) -> Diagnosis | None:
-        """One sample (under ``lock``): the proven diagnosis, or None."""
-        from joinstall.engine import Watcher
-
-        if self.watcher is None:
-            self.ignore = bystanders(self.test_tid) | {self.monitor_tid}
-            self.watcher = Watcher(os.getpid(), ignore_tids=self.ignore)
-        return self.watcher.step()
-
-
-def _tids() -> set[int]:
-    try:
-        return {int(t) for t in os.listdir("/proc/self/task")}
-    except OSError:
-        return set()
-
-
-def bystanders(test_tid: int) -> frozenset[int]:
-    """Threads of this process that can never end a test's hang.
-
-    Threads started below ``threading`` (execnet's IO thread under xdist, faulthandler's
-    watchdog) and those of the test runner: they wait on sockets and timers of their own and
-    would leave every cycle through this process open. Any other thread, even one started
-    before the test (a session-wide pool), may be what the test waits for, so it is watched.
-    """
-    tids = _tids()
-    known = {}
-    for thread in threading.enumerate():
-        target = getattr(thread, "function", None) or getattr(thread, "_target", None)
-        module = getattr(target, "__module__", None) or type(thread).__module__
-        known[thread.native_id] = module.split(".")[0] in RUNNER_MODULES
-    return frozenset(t for t in tids if t != test_tid and known.get(t, True))
+    def __init__(self, seq: int, tid: int, interval: float, stacks: bool, armed: float) -> None:
+        self.seq = seq
+        self.tid = tid
+        self.interval = interval
+        self.stacks = stacks
+        #: The first sample: one interval after pytest armed (its clock, CLOCK_MONOTONIC, is ours).
+        self.due = armed + interval
+        self.watcher: Watcher | None = None
+        self.proof: Diagnosis | None = None
+        self.handled = False
+        self.failed = False
+        #: (when it ended, the watcher's state) of the latest two samples.
+        self.history: list[tuple[float, Any]] = []
 
 
 class Monitor:
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._phase: Phase | None = None
-        self._closed = False
-        self._thread: threading.Thread | None = None
-        self._previous_handler: Any = None
-        self.leftover: list[threading.Thread] = []
+    def __init__(self, pid: int, ctrl: int, result: int, signum: int) -> None:
+        self.pid = pid
+        self.ctrl = ctrl
+        self.result = result
+        self.signum = signum
+        #: Where the proofs are written for pytest to read (made at the first one).
+        self.folder = ""
+        self.me = os.getpid()
+        self.bystanders: frozenset[int] = frozenset()
+        self.phase: Phase | None = None
+        self.buffer = b""
+        self.files = 0
+        self.poller = select.poll()
+        self.poller.register(ctrl, select.POLLIN)
+        os.set_blocking(ctrl, False)
+        #: Seconds between wake-ups: the latest test's interval.
+        self.tick = 0.05
 
-    # -- the test's thread -------------------------------------------------------------------
+    # -- the control pipe ---------------------------------------------------------------------
 
-    def arm(self, item: pytest.Item, when: str, settings: Settings) -> Phase:
-        """Start watching one phase (called in the thread that runs the test)."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="joinstall monitor", daemon=True)
-            self._thread.start()
-        in_main = threading.current_thread() is threading.main_thread()
-        if in_main and self._previous_handler is None:
-            self._previous_handler = signal.signal(SIGNAL, self._on_signal)
-        monitor_tid = self._thread.native_id or 0
-        phase = Phase(item, when, settings, threading.get_ident(), threading.get_native_id(), monitor_tid)
-        if in_main:
-            self._wrap_alarm(phase)
-        with self._cond:
-            self._phase = phase
-            self._cond.notify()
-        return phase
+    def run(self) -> None:
+        """Wake every interval (or when a test's first sample is due), not at every line: a
+        passing suite's lines wait in the pipe, and neither process is woken per test."""
+        while self.drain():
+            phase = self.phase
+            wait = self.tick
+            if phase is not None and phase.proof is None and not phase.failed:
+                wait = phase.due - time.monotonic()
+                if wait <= 0:
+                    self.sample(phase)
+                    continue
+            time.sleep(min(wait, self.tick))
 
-    def disarm(self, phase: Phase) -> None:
-        """Stop watching ``phase``; a sample in progress finishes first."""
-        phase.closing = True
-        with phase.lock:
-            phase.done.set()
-        with self._cond:
-            self._phase = None
-        if phase.proven is not None and not phase.raised.is_set():
-            # Proven as the phase ended (a timed join ran out): stop the tree all the same.
-            phase.raised.set()
-            self._stop(phase)
-        self._unwrap_alarm(phase)
-        self.leftover = [t for t in (*self.leftover, *phase.stuck) if t.is_alive()]
-
-    def close(self) -> None:
-        """End the monitor thread and give the signal back (at the end of the session)."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify()
-        if self._thread is not None:
-            self._thread.join(5)
-        if self._previous_handler is not None:
-            with contextlib.suppress(ValueError):  # not in the main thread: leave it installed
-                signal.signal(SIGNAL, self._previous_handler)
-
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        __tracebackhide__ = True
-        phase = self._phase
-        if phase is None or phase.proven is None or phase.raised.is_set():
-            return
-        phase.raised.set()
-        self._stop(phase)
-        if not phase.closing:
-            raise HangProven(report.message(phase.proven), pytrace=True)
-
-    # -- pytest-timeout ----------------------------------------------------------------------
-
-    def _wrap_alarm(self, phase: Phase) -> None:
-        previous = signal.getsignal(signal.SIGALRM)
-        if not callable(previous) or not phase.item.config.pluginmanager.hasplugin("timeout"):
-            return
-
-        def on_alarm(signum: int, frame: FrameType | None) -> None:
-            __tracebackhide__ = True
-            self._sample_at_timeout(phase)
-            previous(signum, frame)
-
-        on_alarm.joinstall_wraps = previous  # type: ignore[attr-defined]
-        signal.signal(signal.SIGALRM, on_alarm)
-
-    def _unwrap_alarm(self, phase: Phase) -> None:
-        current = signal.getsignal(signal.SIGALRM)
-        previous = getattr(current, "joinstall_wraps", None)
-        if previous is not None and threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGALRM, previous)
-
-    def _sample_at_timeout(self, phase: Phase) -> None:
-        # The verdict is the monitor's latest sample, at most one interval old: a sample taken
-        # now would see the test's thread running this handler, not blocked where it hung.
-        phase.closing = True  # our own signal must not raise a second failure on top
-        with phase.lock:
-            phase.done.set()
-            if phase.watcher is None or not phase.watcher.samples:
-                return
-            try:
-                phase.at_timeout = phase.watcher.last()
-            except Exception as exc:  # the timeout's own report matters more than ours
-                phase.item.add_report_section(phase.when, "joinstall", f"no verdict: {exc!r}")
-                return
-        if phase.at_timeout.proven and phase.proven is None:
-            phase.proven = phase.at_timeout
-            self._stop(phase)
-
-    # -- the monitor thread ------------------------------------------------------------------
-
-    def _run(self) -> None:
-        # The engine is imported at the first sample (Phase.step): a suite of quick tests never pays for it.
-        seen: Phase | None = None
-
-        def ready() -> bool:
-            return self._closed or self._phase not in (None, seen)
-
+    def drain(self) -> bool:
+        """Handle every line pytest has written; False at EOF."""
         while True:
-            with self._cond:
-                self._cond.wait_for(ready)
-                if self._closed:
-                    return
-                phase = seen = self._phase
-            assert phase is not None
             try:
-                self._watch(phase)
-            except Exception as exc:  # never let the monitor die: report it with the test
-                phase.item.add_report_section(phase.when, "joinstall", f"monitor failed: {exc!r}")
+                data = os.read(self.ctrl, 65536)
+            except (BlockingIOError, InterruptedError):
+                return True
+            if not data:
+                return False
+            self.lines(data)
 
-    def _watch(self, phase: Phase) -> None:
-        interval = phase.settings.interval
-        while not phase.done.wait(interval):
-            with phase.lock:
-                if phase.done.is_set():
-                    return
-                proven = phase.step()
+    def pump(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for lines and handle them; False at EOF."""
+        if self.poller.poll(int(timeout * 1000) + 1):
+            return self.drain()
+        return True
+
+    def lines(self, data: bytes) -> None:
+        self.buffer += data
+        *lines, self.buffer = self.buffer.split(b"\n")
+        for line in lines:
+            self.handle(line.decode().split())
+
+    def handle(self, words: list[str]) -> None:
+        if not words:
+            return
+        kind, args = words[0], words[1:]
+        phase = self.phase
+        if kind == "B":
+            self.bystanders = frozenset(map(int, args))
+        elif kind == "A":
+            self.tick = float(args[2])
+            self.phase = Phase(int(args[0]), int(args[1]), self.tick, args[3] == "1", float(args[4]))
+        elif kind == "D" and phase is not None and phase.seq == int(args[0]):
+            self.phase = None
+        elif kind == "H" and phase is not None and phase.seq == int(args[0]):
+            phase.handled = True
+        elif kind == "Q":
+            self.answer(int(args[0]), float(args[1]))
+
+    def send(self, line: str) -> None:
+        try:  # noqa: SIM105  (contextlib costs the start-up more than the rest of this module)
+            os.write(self.result, line.encode() + b"\n")
+        except OSError:  # pytest has gone: EOF on the control pipe follows
+            pass
+
+    def save(self, diagnosis: Diagnosis) -> str:
+        import json
+
+        if not self.folder:
+            import tempfile
+
+            self.folder = tempfile.mkdtemp(prefix="joinstall-")
+        self.files += 1
+        path = os.path.join(self.folder, f"{self.files}.json")
+        with open(path, "w") as f:
+            json.dump(self.scrub(diagnosis).to_dict(), f)
+        return path
+
+    # -- sampling -----------------------------------------------------------------------------
+
+    def ignore(self) -> frozenset[int]:
+        """The monitor's threads, its children's (py-spy), and pytest's bystanders."""
+        mine = set()
+        for task in _listdir(f"/proc/{self.me}/task"):
+            mine.add(int(task))
+            try:
+                with open(f"/proc/{self.me}/task/{task}/children") as f:
+                    mine.update(int(c) for c in f.read().split())
+            except OSError:
+                continue
+        return self.bystanders | mine
+
+    def scrub(self, diagnosis: Diagnosis) -> Diagnosis:
+        """The diagnosis without the monitor's own process (it is no part of the test)."""
+        import dataclasses
+
+        stacks = {pid: text for pid, text in diagnosis.stacks.items() if pid != str(self.me)}
+        threads = tuple(t for t in diagnosis.threads if t.pid != self.me)
+        return dataclasses.replace(diagnosis, threads=threads, stacks=stacks)
+
+    def sample(self, phase: Phase) -> None:
+        phase.due = time.monotonic() + phase.interval
+        try:
+            if phase.watcher is None:
+                load_site()
+                from joinstall.engine import Watcher
+
+                phase.watcher = Watcher(self.pid, ignore_tids=self.ignore())
+            else:
+                phase.watcher.ignore_tids = self.ignore()
+            proven = phase.watcher.step()
+            phase.history = [*phase.history[-1:], (time.monotonic(), phase.watcher.latest)]
             if proven is not None:
-                self._prove(phase, proven)
-                return
+                self.prove(phase, proven)
+        except Exception as exc:  # never let the monitor die: report it with the test
+            phase.failed = True
+            self.send(f"E {phase.seq} {' '.join(repr(exc).split())}")
 
-    def _prove(self, phase: Phase, proven: Diagnosis) -> None:
-        with phase.lock:
-            # Recorded before the stacks are taken: py-spy's ptrace stops can end a raw write
-            # early, and a test freed that way still hung (the report fails it all the same).
-            phase.proven = proven
-        if phase.settings.stacks:
+    def prove(self, phase: Phase, proven: Diagnosis) -> None:
+        # Said before the stacks are taken: py-spy can end a raw write early and free the test,
+        # which still hung; pytest, seeing S in its report hook, waits for the proof.
+        self.send(f"S {phase.seq}")
+        if phase.stacks:
             from joinstall.engine import capture_stacks
 
-            proven = capture_stacks(proven)
-        with phase.lock:
-            phase.proven = proven
-            if phase.done.is_set():
-                return
-            self._interrupt(phase)
-        if not phase.raised.wait(GRACE) and not phase.done.is_set():
-            # The test's thread sits in a call that retries on EINTR: free it by killing, then
-            # it returns to Python, where the pending signal (or exception) is delivered.
-            phase.killed = _kill(proven)
-            self._interrupt(phase)
-
-    def _interrupt(self, phase: Phase) -> None:
-        if phase.test_thread == threading.main_thread().ident:
-            signal.pthread_kill(phase.test_thread, SIGNAL)
+            proven = capture_stacks(proven, ignore_tids=self.ignore())
+        phase.proof = proven
+        path = self.save(proven)
+        self.pump(0)  # the test may have ended meanwhile (freed by py-spy, or by a timeout)
+        self.send(f"P {phase.seq} {path}")
+        if self.phase is not phase:
             return
-        # Signal handlers run only in the main thread: for a test run elsewhere, stop the tree
-        # here and have the exception raised when the thread next runs Python code.
-        phase.raised.set()
-        self._stop(phase)
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(
-            ctypes.c_ulong(phase.test_thread), ctypes.py_object(HangProven)
-        )
+        self.interrupt(phase)
+        deadline = time.monotonic() + GRACE
+        while self.phase is phase and not phase.handled:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                # The main thread sits in a call that retries on EINTR: free it by killing.
+                self.kill(proven.stuck_pids)
+                self.interrupt(phase)
+                return
+            if not self.pump(left):
+                return
 
-    def _stop(self, phase: Phase) -> None:
-        from joinstall.plugin import stop
+    def interrupt(self, phase: Phase) -> None:
+        if phase.tid:  # 0: pytest has no handler for the signal (it would end pytest)
+            tgkill(self.pid, phase.tid, self.signum)
 
-        assert phase.proven is not None
-        phase.killed = sorted({*phase.killed, *_kill(phase.proven)})
-        me = os.getpid()
-        mine = [t.tid for t in phase.proven.threads if t.pid == me and t.stuck and t.tid != me]
-        mine = [tid for tid in mine if tid != threading.get_native_id()]
-        with stop.quiet_epipe(mine):
-            phase.unblocked = stop.unblock_threads(mine)
-            for thread in stop.stuck_threads(mine):
-                thread.join(THREAD_EXIT_WAIT if phase.unblocked else 0)
-        phase.stuck = stop.stuck_threads(mine)
+    def kill(self, pids: tuple[int, ...]) -> None:
+        from joinstall.engine.watcher import tree
+
+        ours = set(tree(self.pid)) - {self.pid, self.me}
+        for pid in pids:
+            if pid in ours:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    continue
+
+    def answer(self, seq: int, fired: float) -> None:
+        """pytest-timeout fired at ``fired`` (monotonic clock): the view of the latest sample
+        that ended before, at most one interval old (a sample taken later would see pytest's
+        main thread running the alarm's handler, not blocked where it hung)."""
+        phase = self.phase
+        watcher = phase.watcher if phase is not None and phase.seq == seq else None
+        before = [state for ended, state in phase.history if ended <= fired] if phase else []
+        if watcher is None or not before:
+            self.send(f"T {seq} -")
+            return
+        latest, watcher.latest = watcher.latest, before[-1]
+        try:
+            self.send(f"T {seq} {self.save(watcher.last())}")
+        except Exception as exc:
+            self.send(f"E {seq} {' '.join(repr(exc).split())}")
+        finally:
+            watcher.latest = latest
 
 
-def _kill(proven: Diagnosis) -> list[int]:
-    from joinstall.plugin import stop
+def load_site() -> None:
+    """Started with ``-S`` (``site`` and an editable install's finder cost more than the rest of
+    the start-up), the monitor finds the installed packages once it needs the engine."""
+    if sys.flags.no_site and "site" not in sys.modules:
+        import site
 
-    return stop.kill(proven.stuck_pids)
+        site.main()
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
+def tgkill(pid: int, tid: int, signum: int) -> None:
+    """Signal one thread of another process (Linux); a process-directed signal otherwise."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    try:
+        if hasattr(libc, "tgkill"):
+            done = libc.tgkill(pid, tid, signum)
+        elif os.uname().machine in SYS_TGKILL:
+            done = libc.syscall(SYS_TGKILL[os.uname().machine], pid, tid, signum)
+        else:
+            done = -1
+        if done != 0:
+            os.kill(pid, signum)
+    except OSError:  # pytest is gone
+        pass
+
+
+def die_with_parent(parent: int) -> bool:
+    """Be killed when pytest dies; False when it is already gone."""
+    try:  # noqa: SIM105
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+    return os.getppid() == parent
+
+
+def _exit(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+def main(argv: list[str]) -> int:
+    # Run by path, this folder is sys.path[0]: none of its modules may shadow a top-level one
+    # when the engine is imported.
+    here = os.path.realpath(os.path.dirname(__file__))
+    sys.path = [p for p in sys.path if os.path.realpath(p or ".") != here]
+    pid, ctrl, result, signum = map(int, argv[:4])
+    if not die_with_parent(pid):
+        return 0
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is pytest's to handle; EOF ends us
+    signal.signal(signal.SIGTERM, _exit)  # pytest's session ended: at once, even asleep
+    monitor = Monitor(pid, ctrl, result, signum)
+    try:
+        monitor.run()
+    except SystemExit:
+        pass
+    finally:
+        if monitor.folder:  # pytest removed the files it read; these it never asked for
+            import shutil
+
+            shutil.rmtree(monitor.folder, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    # pytest waits for us at the end of its session: skip the interpreter's own tear-down.
+    os._exit(main(sys.argv[1:]))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from joinstall.engine import Diagnosis
-    from joinstall.plugin.monitor import Phase
+    from joinstall.plugin.client import Record
 
 TITLE = "joinstall"
 #: Frames of the test runner below the test function: the same in every report, so left out.
@@ -23,22 +23,22 @@ def message(proven: Diagnosis) -> str:
     )
 
 
-def section(phase: Phase) -> tuple[str, str] | None:
-    """The (title, text) to add to the report of ``phase``, or None when there is nothing to say."""
-    if phase.proven is not None:
-        found, title = phase.proven, f"{TITLE}: hang proven in {phase.when}"
-    elif phase.at_timeout is not None:
-        found, title = phase.at_timeout, f"{TITLE}: the process tree when pytest-timeout fired"
+def section(record: Record, when: str) -> tuple[str, str] | None:
+    """The (title, text) to add to the report of phase ``when``, or None when there is nothing to say."""
+    if record.proven is not None:
+        found, title = record.proven, f"{TITLE}: hang proven in {when}"
+    elif record.at_timeout is not None:
+        found, title = record.at_timeout, f"{TITLE}: the process tree when pytest-timeout fired"
     else:
         return None
-    lines = [_text(found, phase)]
-    if phase.killed:
-        lines.append(f"Stopped (SIGKILL): process(es) {', '.join(map(str, phase.killed))}.")
-    if phase.unblocked:
-        fds = ", ".join(map(str, phase.unblocked))
+    lines = [_text(found, record)]
+    if record.killed:
+        lines.append(f"Stopped (SIGKILL): process(es) {', '.join(map(str, record.killed))}.")
+    if record.unblocked:
+        fds = ", ".join(map(str, record.unblocked))
         lines.append(f"Freed this process's stuck thread(s) by closing pipe fd(s) {fds} (now /dev/null).")
-    if phase.stuck:
-        names = ", ".join(repr(t.name) for t in phase.stuck)
+    if record.stuck:
+        names = ", ".join(repr(t.name) for t in record.stuck)
         lines.append(
             f"Still stuck in this process: thread(s) {names}; pytest will end with os._exit after"
             " its summary, because they would block interpreter exit."
@@ -46,16 +46,16 @@ def section(phase: Phase) -> tuple[str, str] | None:
     return title, "\n".join(lines)
 
 
-def _text(found: Diagnosis, phase: Phase) -> str:
-    if phase.settings.stacks and found.stacks:
+def _text(found: Diagnosis, record: Record) -> str:
+    if record.settings.stacks and found.stacks:
         # Forked children carry the runner's frames too, below the test function that forked them.
         mine = str(os.getpid())
         stacks = {
-            pid: trim(text, phase.ignore if pid == mine else frozenset())
+            pid: trim(text, record.ignore if pid == mine else frozenset())
             for pid, text in found.stacks.items()
         }
         found = dataclasses.replace(found, stacks=stacks)
-    return found.text(stacks=phase.settings.stacks)
+    return found.text(stacks=record.settings.stacks)
 
 
 def trim(stacks: str, bystanders: frozenset[int]) -> str:
@@ -63,7 +63,7 @@ def trim(stacks: str, bystanders: frozenset[int]) -> str:
 
     py-spy's text is a header line per thread (``NAME (tid N, ...)``) followed by its indented
     frames, innermost first: below the test's own frames come pytest's, which no reader needs.
-    The threads that took the stacks (their frames pass through ``capture_stacks``) go too.
+    Threads that took stacks in this process (their frames pass through ``capture_stacks``) go too.
     """
     blocks: list[list[str]] = []
     for line in stacks.splitlines():

@@ -8,6 +8,7 @@ be alive: the plugin must have stopped what the stalled tests left behind.
 from __future__ import annotations
 
 import os
+import signal
 import textwrap
 import time
 
@@ -234,7 +235,7 @@ def test_marked_stall():
     q = mp.Queue(); p = mp.Process(target=child, args=(q,)); p.start(); p.join()
 
 def test_unmarked_is_not_watched():
-    assert not any(t.name == "joinstall monitor" for t in threading.enumerate()) or True
+    assert threading.active_count() == 1
 """
 
 
@@ -250,12 +251,96 @@ def test_a_marker_turns_it_on_for_one_test(pytester: pytest.Pytester, no_leaks: 
 @pytest.mark.timeout(60)
 def test_off_unless_enabled(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
-        test_off="import threading\ndef test_no_monitor():\n"
-        "    assert all(t.name != 'joinstall monitor' for t in threading.enumerate())\n"
+        test_off="import psutil\ndef test_no_monitor():\n    assert psutil.Process().children() == []\n"
     )
     result = run(pytester)
     result.assert_outcomes(passed=1)
     assert "joinstall:" not in result.stdout.str()
+
+
+ONE_THREAD = """
+import os, psutil, pytest
+
+@pytest.fixture
+def threads():
+    return len(os.listdir("/proc/self/task"))
+
+def test_setup_sees_one_thread(threads):
+    assert threads == 1
+
+@pytest.mark.parametrize("n", range(3))
+def test_one_thread_and_the_monitor_is_a_process(n):
+    assert len(os.listdir("/proc/self/task")) == 1
+    kids = psutil.Process().children()
+    assert [" ".join(k.cmdline()) for k in kids if "monitor" in " ".join(k.cmdline())], kids
+"""
+
+
+@pytest.mark.timeout(60)
+def test_a_watched_test_sees_one_thread_in_its_process(pytester: pytest.Pytester, no_leaks: None) -> None:
+    # On CPython 3.12+ os.fork() in a multi-threaded process warns (DeprecationWarning), and with
+    # filterwarnings = error every test that forks a multiprocessing child would fail. The
+    # warning does not exist before 3.12, so one thread in the pytest process is what is checked.
+    pytester.makepyfile(test_threads=ONE_THREAD)
+    result = run(pytester, "--joinstall")
+    result.assert_outcomes(passed=4)
+
+
+FORKS = """
+import multiprocessing as mp, os
+
+def test_fork():
+    pid = os.fork()
+    if pid == 0:
+        os._exit(7)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 7
+
+def test_a_fork_child():
+    p = mp.get_context("fork").Process(target=sum, args=([1, 2],)); p.start(); p.join()
+    assert p.exitcode == 0 and len(os.listdir("/proc/self/task")) == 1
+"""
+
+
+@pytest.mark.timeout(60)
+def test_forking_tests_pass_under_filterwarnings_error(pytester: pytest.Pytester, no_leaks: None) -> None:
+    # The faithful check needs CPython 3.12+ (its fork warning); on older Pythons this passes
+    # with or without the fix, and the one-thread test above is the proxy.
+    pytester.makeini("[pytest]\nfilterwarnings = error\njoinstall = true\n")
+    pytester.makepyfile(test_forks=FORKS)
+    result = run(pytester, "-W", "error::DeprecationWarning")
+    result.assert_outcomes(passed=2)
+
+
+@pytest.mark.timeout(60)
+def test_the_monitor_ends_with_pytest_and_is_no_leak(pytester: pytest.Pytester, no_leaks: None) -> None:
+    # A conftest that fails the session on leaked children, as many suites (and ours) do.
+    pytester.makeconftest(
+        "import psutil\n"
+        "def pytest_sessionfinish(session):\n"
+        "    left = [' '.join(p.cmdline()) for p in psutil.Process().children()]\n"
+        "    assert not left, left\n"
+    )
+    pytester.makepyfile(test_x="import time\ndef test_x():\n    time.sleep(0.2)\n")
+    result = run(pytester, "--joinstall")
+    result.assert_outcomes(passed=1)
+    assert result.ret == 0, result.stderr.str()
+
+
+KILLED = """
+import os, signal, time
+
+def test_pytest_dies():
+    time.sleep(0.2)  # the monitor has sampled by now
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.timeout(60)
+def test_the_monitor_dies_with_a_killed_pytest(pytester: pytest.Pytester, no_leaks: None) -> None:
+    pytester.makepyfile(test_killed=KILLED)
+    result = run(pytester, "--joinstall")
+    assert result.ret == -signal.SIGKILL
+    # no_leaks: the monitor saw EOF on its pipe (or its parent's death) and exited.
 
 
 DEADLOCK = """

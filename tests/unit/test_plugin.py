@@ -1,9 +1,13 @@
-"""The plugin's pure parts: option values and where a bad one came from; trimming stacks."""
+"""The plugin's pure parts: option values and where a bad one came from; trimming stacks; the
+lines between pytest and its monitor process."""
 
 from __future__ import annotations
 
+import os
+import time
+
 import pytest
-from joinstall.plugin import report, settings
+from joinstall.plugin import client, monitor, report, settings
 
 STACKS = """MainThread (tid 10, idle)
     Popen.wait (multiprocessing/popen_fork.py:43)
@@ -42,3 +46,45 @@ def test_a_bad_interval_names_its_source(value: object) -> None:
 def test_a_bad_boolean_names_its_source() -> None:
     with pytest.raises(pytest.UsageError, match=r"Invalid joinstall value 'maybe' from the ini file"):
         settings._boolean("maybe", "the ini file")
+
+
+def _monitor() -> tuple[monitor.Monitor, int, int]:
+    ctrl_r, ctrl_w = os.pipe()
+    result_r, result_w = os.pipe()
+    m = monitor.Monitor(os.getpid(), ctrl_r, result_w, 0)
+    return m, ctrl_w, result_r
+
+
+def test_the_monitor_arms_for_one_test_and_samples_nothing_before_one_interval() -> None:
+    m, ctrl, result = _monitor()
+    before = time.monotonic()
+    os.write(ctrl, f"B 11 12\nA 3 100 0.25 1 {before!r}\n".encode())
+    assert m.pump(1.0)
+    assert m.bystanders == {11, 12}
+    assert m.phase is not None and m.phase.seq == 3 and m.phase.tid == 100 and m.phase.stacks
+    assert m.phase.due == before + 0.25 and m.phase.watcher is None
+    os.write(ctrl, b"D 2\n")  # a stale disarm leaves the test armed
+    assert m.pump(1.0) and m.phase is not None
+    os.write(ctrl, b"D 3\n")
+    assert m.pump(1.0) and m.phase is None
+    os.close(ctrl)
+    assert not m.pump(1.0)  # EOF: pytest has gone, and so does the monitor
+    for fd in (m.ctrl, m.result, result):
+        os.close(fd)
+
+
+def test_a_test_costs_the_monitor_two_short_writes() -> None:
+    c = client.Client()
+    r, w = os.pipe()
+    c.proc, c.ctrl, c.main_tid = object(), w, 100  # type: ignore[assignment]
+    s = settings.Settings(True, 0.05, True)
+    for _ in range(3):
+        record = c.arm(s)
+        c.disarm(record)
+    lines = os.read(r, 4096).decode().splitlines()
+    # The runner's threads are told once (and again only when the thread count changes).
+    assert [line.split()[0] for line in lines] == ["B", "A", "D", "A", "D", "A", "D"]
+    assert lines[1].startswith("A 1 100 0.05 1 ") and lines[-1] == "D 3"
+    c.proc = None
+    os.close(r)
+    os.close(w)

@@ -1,0 +1,404 @@
+"""The pytest process's side of the monitor: start it, arm it per test, and act on its proof.
+
+No thread of joinstall runs in the pytest process (see ``monitor.py`` for why): per test, the
+client writes one line to arm the monitor when the setup starts and one to disarm it when the
+teardown ends. When the monitor proves a hang, it interrupts the main thread with ``SIGNAL``;
+the handler runs inside the blocked call (``waitpid``, ``poll``, a lock, ``read`` all return
+EINTR to run it), reads the proof, kills the stuck processes, unblocks this process's stuck
+threads, and raises ``HangProven`` there: the traceback shows the line of the test that hung.
+
+pytest-timeout (signal method) owns SIGALRM; while a test runs, its handler is wrapped so that
+the monitor's latest view is asked for (briefly) when it fires, and the report adds it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from joinstall.plugin import report
+from joinstall.plugin.settings import Settings
+
+if TYPE_CHECKING:
+    from joinstall.engine import Diagnosis
+
+#: A real-time signal: no default use, unlike SIGUSR1/2, so a test's own handlers stay untouched.
+SIGNAL = signal.SIGRTMIN + 4 if hasattr(signal, "SIGRTMIN") else signal.SIGUSR2
+#: How long the handler waits for the proof the monitor announced (py-spy takes the stacks).
+PROOF_WAIT = 20.0
+#: How long the signal's handler waits for a proof that is not there (a signal of a test that ended).
+STALE_WAIT = 0.2
+#: How long pytest-timeout's handler waits for the monitor's view: its failure comes first.
+VIEW_WAIT = 1.0
+#: How long the handler waits for threads it unblocked to finish their failed write.
+THREAD_EXIT_WAIT = 1.0
+#: How long the monitor may take to exit at the end of the session.
+CLOSE_WAIT = 2.0
+#: Threads that belong to the test runner, not the test: they can never break a test's hang.
+RUNNER_MODULES = ("_pytest", "pytest_timeout", "xdist", "execnet", "pluggy", "joinstall")
+TASKS = "/proc/self/task"
+MONITOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "monitor.py")
+
+
+class HangProven(pytest.fail.Exception):  # type: ignore[name-defined,misc]
+    """A hang was proven in the test's process tree (a pytest failure outcome, so that a
+    test's own ``except Exception`` cannot swallow it)."""
+
+
+@dataclasses.dataclass(eq=False)
+class Record:
+    """One watched test, and what the monitor found in it."""
+
+    seq: int
+    settings: Settings
+    test_thread: int
+    #: Bystander threads of this process, as told to the monitor (left out of the stacks).
+    ignore: frozenset[int]
+    announced: bool = False
+    raised: bool = False
+    closing: bool = False
+    reported: bool = False
+    proven: Diagnosis | None = None
+    at_timeout: Diagnosis | None = None
+    failure: str = ""
+    killed: list[int] = dataclasses.field(default_factory=list)
+    unblocked: list[int] = dataclasses.field(default_factory=list)
+    stuck: list[threading.Thread] = dataclasses.field(default_factory=list)
+
+
+def bystanders() -> frozenset[int]:
+    """Threads of this process that can never end a test's hang.
+
+    Threads started below ``threading`` (execnet's IO thread under xdist, faulthandler's
+    watchdog) and those of the test runner: they wait on sockets and timers of their own and
+    would leave every cycle through this process open. Any other thread, even one started
+    before the test (a session-wide pool), may be what the test waits for, so it is watched.
+    """
+    try:
+        tids = {int(t) for t in os.listdir(TASKS)}
+    except OSError:
+        return frozenset()
+    main = threading.main_thread().native_id
+    known = {}
+    for thread in threading.enumerate():
+        target = getattr(thread, "function", None) or getattr(thread, "_target", None)
+        module = getattr(target, "__module__", None) or type(thread).__module__
+        known[thread.native_id] = module.split(".")[0] in RUNNER_MODULES
+    return frozenset(t for t in tids if t != main and known.get(t, True))
+
+
+def _threads() -> int:
+    """This process's thread count, in one stat (a directory's links: 2 + its entries)."""
+    try:
+        return os.stat(TASKS).st_nlink
+    except OSError:
+        return 0
+
+
+class Client:
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.ctrl = -1
+        self.result = -1
+        self.seq = 0
+        self.main_tid = 0
+        self.nlink = -1
+        self.ignore: frozenset[int] = frozenset()
+        self.record: Record | None = None
+        self.inbox: list[list[str]] = []
+        self.buffer = b""
+        self.poller = select.poll()
+        self.previous_handler: Any = None
+        self.busy = False
+        self.leftover: list[threading.Thread] = []
+
+    # -- the monitor process ------------------------------------------------------------------
+
+    def start(self) -> None:
+        ctrl_r, self.ctrl = os.pipe()
+        self.result, result_w = os.pipe()
+        # -S: no site at start-up (the monitor loads it at its first sample); by path, not -m:
+        # ``joinstall.plugin`` would import pytest. A session of quick tests pays ~10 ms of CPU.
+        argv = [sys.executable, "-S", MONITOR, str(os.getpid()), str(ctrl_r), str(result_w), str(int(SIGNAL))]
+        try:
+            self.proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                pass_fds=(ctrl_r, result_w),
+            )  # fmt: skip
+        finally:
+            os.close(ctrl_r)
+            os.close(result_w)
+        self.poller.register(self.result, select.POLLIN)
+        # A test's forked children must not keep the monitor's pipes open (nor write to them).
+        os.register_at_fork(after_in_child=self._forget)
+        if threading.current_thread() is threading.main_thread():
+            self.previous_handler = signal.signal(SIGNAL, self._on_signal)
+            # Without our handler the signal would end pytest: 0 tells the monitor not to send
+            # it (it then frees the test by killing the stuck processes).
+            self.main_tid = threading.main_thread().native_id or 0
+
+    def _forget(self) -> None:
+        for fd in (self.ctrl, self.result):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.ctrl = self.result = -1
+        self.proc = None
+        self.record = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def close(self) -> None:
+        """End the monitor (EOF on its pipe) and reap it; give the signal back."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        for fd in (self.ctrl, self.result):
+            with contextlib.suppress(OSError):
+                if fd >= 0:
+                    os.close(fd)
+        self.ctrl = self.result = -1
+        with contextlib.suppress(OSError):
+            proc.terminate()  # it would see EOF only at its next wake-up
+        try:
+            proc.wait(CLOSE_WAIT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if self.previous_handler is not None:
+            with contextlib.suppress(ValueError):  # not in the main thread: leave it installed
+                signal.signal(SIGNAL, self.previous_handler)
+
+    def _send(self, text: str) -> None:
+        with contextlib.suppress(OSError):  # the monitor died: the test simply goes unwatched
+            os.write(self.ctrl, text.encode())
+
+    # -- the test's thread --------------------------------------------------------------------
+
+    def arm(self, settings: Settings) -> Record:
+        """Start watching one test, setup to teardown: one write."""
+        if self.proc is None:
+            self.start()
+        self.seq += 1
+        line = f"A {self.seq} {self.main_tid} {settings.interval!r} {int(settings.stacks)} {time.monotonic()!r}\n"
+        nlink = _threads()
+        if nlink != self.nlink:  # threads came or went: tell the monitor which are the runner's
+            self.nlink, self.ignore = nlink, bystanders()
+            line = f"B {' '.join(map(str, sorted(self.ignore)))}\n{line}"
+        record = self.record = Record(self.seq, settings, threading.get_ident(), self.ignore)
+        self._send(line)
+        return record
+
+    def disarm(self, record: Record) -> None:
+        """Stop watching ``record``'s test: one write."""
+        self._send(f"D {record.seq}\n")
+        record.closing = True
+        self.leftover = [t for t in (*self.leftover, *record.stuck) if t.is_alive()]
+
+    def check(self, record: Record) -> None:
+        """At each phase's report: a proof the signal has not delivered (py-spy freed the
+        test while taking its stacks, or the test ended just as it was proven) is taken now."""
+        if record.raised or not self.poller.poll(0):
+            return
+        with self._busy():
+            self._check(record)
+
+    def _check(self, record: Record) -> None:
+        self._pump(0)
+        if self._take(record, "S") is not None:
+            record.announced = True
+        if record.announced and record.proven is None:
+            self._await(record, "P", PROOF_WAIT)
+        if record.proven is not None and not record.raised:
+            record.raised = True
+            self._stop(record)
+
+    @contextlib.contextmanager
+    def _busy(self) -> Iterator[None]:
+        """While the result pipe is being read: the signal's handler, run in between, must not
+        read it too (it would reorder its bytes); whoever is reading takes the proof itself."""
+        self.busy = True
+        try:
+            yield
+        finally:
+            self.busy = False
+
+    # -- the result pipe ----------------------------------------------------------------------
+
+    def _pump(self, timeout: float) -> bool:
+        """Read what the monitor sent within ``timeout`` seconds; False at EOF."""
+        if self.result < 0 or not self.poller.poll(int(timeout * 1000 + 0.999)):
+            return self.result >= 0
+        try:
+            data = os.read(self.result, 65536)
+        except InterruptedError:
+            return True
+        except OSError:
+            return False
+        if not data:
+            self._gone()
+            return False
+        self.buffer += data
+        *lines, self.buffer = self.buffer.split(b"\n")
+        self.inbox += [line.decode().split(" ", 2) for line in lines if line]
+        for kind, _seq, *rest in self.inbox:
+            if kind == "E" and self.record is not None and int(_seq) == self.record.seq:
+                self.record.failure = f"monitor failed: {rest[0] if rest else '?'}"
+        return True
+
+    def _gone(self) -> None:
+        """The monitor exited during the session: say so once, and stop listening."""
+        self.poller.unregister(self.result)
+        os.close(self.result)
+        self.result = -1
+        status = self.proc.poll() if self.proc is not None else None
+        if self.record is not None:
+            self.record.failure = f"the monitor process exited (status {status}): tests are no longer watched"
+
+    def _take(self, record: Record, kind: str) -> str | None:
+        """The first message of this kind for ``record`` (its argument), dropping stale ones."""
+        found = None
+        keep = []
+        for message in self.inbox:
+            if message[0] == kind and int(message[1]) == record.seq and found is None:
+                found = message[2] if len(message) > 2 else ""
+            elif int(message[1]) >= record.seq:
+                keep.append(message)
+        self.inbox = keep
+        return found
+
+    def _load(self, path: str) -> Diagnosis | None:
+        import json
+
+        from joinstall.engine import Diagnosis
+
+        try:
+            with open(path) as f:
+                return Diagnosis.from_dict(json.load(f))
+        except (OSError, ValueError):
+            return None
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+    def _await(self, record: Record, kind: str, seconds: float) -> bool:
+        """Wait for a ``kind`` message of ``record`` (a proof counts too); True if one came."""
+        deadline = time.monotonic() + seconds
+        while True:
+            proof = self._take(record, "P")
+            if proof is not None and record.proven is None:
+                record.proven = self._load(proof)
+            if kind == "P" and record.proven is not None:
+                return True
+            if kind == "T":
+                view = self._take(record, "T")
+                if view is not None:
+                    record.at_timeout = self._load(view) if view != "-" else None
+                    return True
+                if proof is not None:
+                    return True
+            left = deadline - time.monotonic()
+            if left <= 0 or not self._pump(left):
+                return False
+
+    # -- the signal ---------------------------------------------------------------------------
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        __tracebackhide__ = True
+        record = self.record
+        if self.busy:
+            return
+        if record is None or record.raised:
+            with self._busy():
+                self._pump(0)  # a late proof of a test that has ended: nothing to interrupt
+            return
+        # The monitor wrote the proof before it signalled: no waiting, unless the signal is stale.
+        with self._busy():
+            if not self._await(record, "P", STALE_WAIT) or record.proven is None:
+                return
+        record.raised = True
+        self._send(f"H {record.seq}\n")
+        self._stop(record)
+        if record.closing:
+            return
+        if record.test_thread == threading.get_ident():
+            raise HangProven(report.message(record.proven), pytrace=True)
+        # Run elsewhere, the test gets the exception when its thread next runs Python code.
+        import ctypes
+
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(record.test_thread), ctypes.py_object(HangProven)
+        )
+
+    def _stop(self, record: Record) -> None:
+        from joinstall.plugin import stop
+
+        assert record.proven is not None
+        monitor = {self.pid}
+        record.killed = sorted(
+            {*record.killed, *stop.kill(p for p in record.proven.stuck_pids if p not in monitor)}
+        )
+        me = os.getpid()
+        mine = [t.tid for t in record.proven.threads if t.pid == me and t.stuck and t.tid != me]
+        mine = [tid for tid in mine if tid != threading.get_native_id()]
+        with stop.quiet_epipe(mine):
+            record.unblocked = stop.unblock_threads(mine)
+            for thread in stop.stuck_threads(mine):
+                thread.join(THREAD_EXIT_WAIT if record.unblocked else 0)
+        record.stuck = stop.stuck_threads(mine)
+
+    # -- pytest-timeout -----------------------------------------------------------------------
+
+    def wrap_alarm(self) -> None:
+        """Wrap the SIGALRM handler pytest-timeout just set: its failure gets our view too."""
+        previous = signal.getsignal(signal.SIGALRM)
+        if not callable(previous) or threading.current_thread() is not threading.main_thread():
+            return
+
+        def on_alarm(signum: int, frame: FrameType | None) -> None:
+            __tracebackhide__ = True
+            record = self.record
+            if record is not None and not record.closing and not self.busy:
+                with self._busy():
+                    self._at_timeout(record)
+            previous(signum, frame)
+
+        signal.signal(signal.SIGALRM, on_alarm)
+
+    def _at_timeout(self, record: Record) -> None:
+        record.closing = True  # our own signal must not raise a second failure on top
+        if record.raised:
+            return
+        self._send(f"Q {record.seq} {time.monotonic()!r}\n")
+        self._await(record, "T", VIEW_WAIT)
+        if record.at_timeout is not None and record.at_timeout.proven and record.proven is None:
+            record.proven = record.at_timeout
+        if record.proven is not None:
+            record.raised = True
+            self._send(f"H {record.seq}\n")
+            self._stop(record)
+
+
+def section(record: Record, when: str) -> tuple[str, str] | None:
+    """The report section of the phase that saw the proof or the timeout (once)."""
+    if record.reported:
+        return None
+    found = report.section(record, when)
+    if found is not None or record.failure:
+        record.reported = True
+    if found is None and record.failure:
+        return report.TITLE, record.failure
+    return found
