@@ -186,7 +186,8 @@ class Monitor:
 
         stacks = {pid: text for pid, text in diagnosis.stacks.items() if pid != str(self.me)}
         threads = tuple(t for t in diagnosis.threads if t.pid != self.me)
-        return dataclasses.replace(diagnosis, threads=threads, stacks=stacks)
+        missing = tuple(m for m in diagnosis.missing if not m.startswith(f"process {self.me}:"))
+        return dataclasses.replace(diagnosis, threads=threads, stacks=stacks, missing=missing)
 
     def sample(self, phase: Phase) -> None:
         phase.due = time.monotonic() + phase.interval
