@@ -309,6 +309,7 @@ def test_forking_tests_pass_under_filterwarnings_error(pytester: pytest.Pytester
     pytester.makepyfile(test_forks=FORKS)
     result = run(pytester, "-W", "error::DeprecationWarning")
     result.assert_outcomes(passed=2)
+    assert "is multi-threaded" not in result.stdout.str() + result.stderr.str()
 
 
 @pytest.mark.timeout(60)
