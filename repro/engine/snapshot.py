@@ -128,9 +128,8 @@ class Snapshot:
         return cls(data["t"], procs, tuple(Pipe(**q) for q in data["pipes"]))
 
 
-def available() -> bool:
-    """Whether this platform has a Linux-style ``/proc`` to observe processes through."""
-    return os.path.exists(f"{PROC}/self/task") and os.path.exists(f"{PROC}/self/syscall")
+#: Whether this platform has a Linux-style ``/proc`` to observe processes through.
+available = procfs.available
 
 
 def _read(path: str) -> str:

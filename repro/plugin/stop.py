@@ -57,9 +57,9 @@ def _running(proc: psutil.Process) -> bool:
 
 def unblock_threads(tids: Iterable[int]) -> list[int]:
     """Free the given threads of this process from pipe reads and writes; return the fds closed."""
-    from joinstall.observe import procfs, syscalls
+    from joinstall.engine import snapshot, syscalls
 
-    me = procfs.proc_state(os.getpid())
+    me = snapshot.process(os.getpid())
     if me is None:
         return []
     wanted = set(tids)
@@ -67,15 +67,19 @@ def unblock_threads(tids: Iterable[int]) -> list[int]:
     for thread in me.threads:
         if thread.tid not in wanted or not thread.args:
             continue
-        if thread.syscall in syscalls.WRITES:
+        call = syscalls.name(thread.syscall)
+        if call in ("write", "writev"):
             close_writable = False  # a writer of a full pipe: close the read ends
-        elif thread.syscall in syscalls.READS:
+        elif call in ("read", "readv"):
             close_writable = True  # a reader of an empty pipe: close the write ends
         else:
             continue
-        inode = next((e.inode for e in me.pipes if e.fd == thread.args[0]), None)
-        for end in me.pipes:
-            if end.inode == inode and end.writable == close_writable and end.fd not in closed:
+        blocked = me.fd(thread.args[0])
+        if blocked is None or blocked.kind != "pipe":
+            continue
+        for end in me.fds:
+            other_end = end.writable if close_writable else end.readable and not end.writable
+            if end.kind == "pipe" and end.inode == blocked.inode and other_end and end.fd not in closed:
                 _retire(end.fd)
                 closed.append(end.fd)
     return closed

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psutil
 from joinstall import reaper
+from joinstall.engine import snapshot, syscalls
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,6 +53,14 @@ def kill_session(pgid: int) -> None:
     reaper.kill_and_clean(reaper.members(pgid))
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
+
+
+def blocked_writing(pid: int) -> bool:
+    """Whether a thread of ``pid`` sleeps in write() (a feeder stuck on a full pipe, say)."""
+    proc = snapshot.process(pid)
+    return proc is not None and any(
+        t.state == "S" and syscalls.name(t.syscall) in ("write", "writev") for t in proc.threads
+    )
 
 
 def alive(pid: int) -> bool:

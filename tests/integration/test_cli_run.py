@@ -12,9 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from joinstall.observe import procfs
 
-from tests.integration.helpers import joinstall, started, usage_error, verdict, wait_gone
+from tests.integration.helpers import blocked_writing, joinstall, started, usage_error, verdict, wait_gone
 
 pytestmark = pytest.mark.integration
 
@@ -124,7 +123,7 @@ def test_no_process_survives_the_harness(sig: signal.Signals) -> None:
         pids = _program_pids(proc.stdout, time.monotonic() + 20)
         # Interrupt a real stall, not a start-up: wait until the child's feeder sleeps in write().
         deadline = time.monotonic() + 20
-        while not procfs.any_blocked_write([pids[1]]):
+        while not blocked_writing(pids[1]):
             assert time.monotonic() < deadline, "the child never blocked in write()"
             time.sleep(0.01)
         os.kill(proc.pid, sig)

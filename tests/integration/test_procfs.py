@@ -3,21 +3,39 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
+from joinstall.engine import snapshot, syscalls, watcher
 from joinstall.observe import procfs
 
 pytestmark = pytest.mark.integration
 
 
-def test_read_end_holders_finds_this_process() -> None:
+def test_a_snapshot_knows_both_ends_of_a_pipe_and_a_thread_blocked_writing_it() -> None:
     r, w = os.pipe()
+    writer = threading.Thread(target=os.write, args=(w, b"x" * 200_000), daemon=True)
+    writer.start()
     try:
         inode = os.fstat(r).st_ino
-        assert procfs.read_end_holders(inode) == {os.getpid()}
-        ends = {(e.inode, e.writable) for e in procfs.proc_state(os.getpid()).pipes}  # type: ignore[union-attr]
-        assert {(inode, False), (inode, True)} <= ends
+        me = snapshot.process(os.getpid())
+        assert me is not None
+        ends = {(f.fd, f.inode, f.readable, f.writable) for f in me.fds if f.kind == "pipe"}
+        assert {(r, inode, True, False), (w, inode, False, True)} <= ends
+        for _ in range(200):  # until the writer is asleep on the full pipe
+            snap = snapshot.take([os.getpid()])
+            me = snap.procs[0]
+            blocked = [t for t in me.threads if t.tid == writer.native_id and t.state == "S"]
+            if blocked and syscalls.name(blocked[0].syscall) == "write":
+                break
+        assert blocked and blocked[0].args[0] == w and "pipe_write" in blocked[0].wchan
+        pipe = snap.pipe(inode)
+        assert pipe is not None and pipe.capacity == 65536 and pipe.fill > 60_000
     finally:
+        left = 200_000  # drain it, so that the write ends as a write should
+        while left:
+            left -= len(os.read(r, left))
+        writer.join(5)
         os.close(r)
         os.close(w)
 
@@ -31,6 +49,11 @@ def test_pipe_state_measures_fill_and_capacity() -> None:
     finally:
         os.close(r)
         os.close(w)
+
+
+def test_the_tree_is_walked_parents_first() -> None:
+    assert watcher.tree(os.getpid())[0] == os.getpid()
+    assert watcher.tree(2**22 + 12345) == []
 
 
 def test_parse_syscall_forms() -> None:

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-from joinstall.observe import procfs
 
-from tests.integration.helpers import ROOT, wait_gone
+from tests.integration.helpers import ROOT, blocked_writing, wait_gone
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +57,7 @@ def _stalled_children(proc: subprocess.Popen[str], count: int) -> list[int]:
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
         tree = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
-        blocked = [pid for pid in tree if procfs.any_blocked_write([pid])]
+        blocked = [pid for pid in tree if blocked_writing(pid)]
         if len(blocked) >= count:
             return tree
         time.sleep(0.02)
