@@ -179,14 +179,11 @@ class Watcher:
 
     def last(self) -> Diagnosis:
         """The diagnosis of the latest sample: the proof if there is one, else blocked or running."""
-        if self.proof is not None:
-            return self.proof
-        if self.latest is None:
+        if self.proof is None and self.latest is None:
             self.step()
-        assert self.latest is not None or self.proof is not None
         if self.proof is not None:
             return self.proof
-        assert self.latest is not None
+        assert self.latest is not None  # step() always leaves a sample or a proof
         snap, knot = self.latest
         return words.describe(
             snap, knot, self.root, proven=False, samples=self.samples, seconds=time.monotonic() - self.start
