@@ -45,8 +45,9 @@ def validate(spec: RunSpec) -> interpreters.Interpreter:
     given = {"--pipe-size": spec.pipe_size != 0, "--puts": spec.puts != 1}
     for option, why in variant.not_for:
         if given[option]:
-            # The variants name their options as the command line does: the value's name is the flag's.
-            raise UsageError(f"a {option.lstrip('-')} does not apply to variant {variant.name}: {why}")
+            # The variants name their options as the command line does; the engine names the value.
+            value = option.lstrip("-").replace("-", " ")
+            raise UsageError(f"a {value} setting does not apply to variant {variant.name}: {why}")
     if not defaults.PUTS_BOUND.ok(spec.puts):
         raise UsageError(defaults.PUTS_BOUND.message(spec.puts))
     if not (os.path.isfile(spec.shell) and os.access(spec.shell, os.X_OK)):
