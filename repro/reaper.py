@@ -227,20 +227,23 @@ def session(argv: Sequence[str], **popen_kwargs: object) -> Iterator[subprocess.
             watchdog.stdin.flush()
         yield proc
     finally:
-        if proc is not None:
-            tree = tree or _Tree(proc.pid)
-            tree.kill()
-            proc.wait()
-            reap_group(proc.pid)
-            tree.clean()
-            _live.pop(proc.pid, None)
-            for stream in (proc.stdin, proc.stdout, proc.stderr):
-                if stream is not None:
-                    stream.close()
-        if watchdog is not None:
-            if watchdog.stdin is not None:
-                with contextlib.suppress(BrokenPipeError):
-                    watchdog.stdin.write(b"done\n")
-                with contextlib.suppress(BrokenPipeError):
-                    watchdog.stdin.close()
-            watchdog.wait()
+        # Shielded too: a Ctrl-C raised mid-way would leave the group unreaped, its semaphores
+        # linked, and the watchdog without its "done", to kill a reused group id at our exit.
+        with _shielded():
+            if proc is not None:
+                tree = tree or _Tree(proc.pid)
+                tree.kill()
+                proc.wait()
+                reap_group(proc.pid)
+                tree.clean()
+                _live.pop(proc.pid, None)
+                for stream in (proc.stdin, proc.stdout, proc.stderr):
+                    if stream is not None:
+                        stream.close()
+            if watchdog is not None:
+                if watchdog.stdin is not None:
+                    with contextlib.suppress(BrokenPipeError):
+                        watchdog.stdin.write(b"done\n")
+                    with contextlib.suppress(BrokenPipeError):
+                        watchdog.stdin.close()
+                watchdog.wait()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from joinstall import reaper
 
@@ -58,3 +61,24 @@ def test_semaphores_are_found_by_the_inodes_the_group_maps(tmp_path: Path) -> No
     (proc / "42" / "stat").write_text("42 (x) S 1 8 8 0 -1")
     assert reaper.members(7, proc) == [41]
     assert reaper.semaphores_of([41, 43], proc, shm) == {str(ours)}
+
+
+@pytest.mark.timeout(60)
+def test_a_signal_during_the_clean_up_waits_until_the_session_is_reaped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Fresh signal state, so that this simulated Ctrl-C does not stop the rest of the session.
+    monkeypatch.setattr(reaper, "_signals", [])
+    monkeypatch.setattr(reaper, "_stopping", threading.Event())
+    real_reap = reaper.reap_group
+
+    def signalled_then_reap(pgid: int) -> None:
+        reaper._on_signal(signal.SIGINT, None)  # as the handler runs: between two bytecodes
+        real_reap(pgid)
+
+    monkeypatch.setattr(reaper, "reap_group", signalled_then_reap)
+    with pytest.raises(KeyboardInterrupt), reaper.session(["sleep", "30"]) as proc:
+        pid = proc.pid
+    assert pid not in reaper._live
+    # The watchdog was told "done" and reaped: nothing of the session is left under us.
+    assert [c.cmdline() for c in psutil.Process().children(recursive=True)] == []
