@@ -12,13 +12,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from joinstall.errors import UsageError
+from joinstall.errors import ExitCode, UsageError
 from joinstall.lint import output, rules, runner
 from joinstall.lint.check import Selection
 
 NAME = "lint"
-#: flake8's convention: 1 when something was reported.
-FOUND = 1
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -61,4 +59,4 @@ def run(args: argparse.Namespace) -> int:
     text = output.render(findings, args.format)
     if text:
         print(text)
-    return FOUND if findings else 0
+    return int(ExitCode.FINDINGS if findings else ExitCode.OK)

@@ -6,25 +6,18 @@ flake8 applies ``# noqa`` and its own --select/--ignore; this only reports.
 from __future__ import annotations
 
 import ast
-import importlib.metadata
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from joinstall import __version__
 from joinstall.lint.check import analyse, may_hold_findings
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("joinstall")
-    except importlib.metadata.PackageNotFoundError:
-        return "0"
 
 
 class Plugin:
     """Registered as ``JS`` under ``flake8.extension``."""
 
     name = "joinstall"
-    version = _version()
+    version = __version__
 
     def __init__(self, tree: ast.AST, lines: Sequence[str]) -> None:
         self.tree = tree

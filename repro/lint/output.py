@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import json
 from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Any
 
+from joinstall import __version__
 from joinstall.lint import rules
 from joinstall.lint.check import Finding
 
@@ -31,13 +31,6 @@ def render(findings: Sequence[Finding], fmt: str) -> str:
 def _uri(path: str) -> str:
     p = PurePath(path)
     return p.as_uri() if p.is_absolute() else p.as_posix()
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("joinstall")
-    except importlib.metadata.PackageNotFoundError:
-        return "0"
 
 
 def _rule(code: str) -> dict[str, Any]:
@@ -82,7 +75,7 @@ def sarif(findings: Sequence[Finding]) -> dict[str, Any]:
         }
         for f in findings
     ]
-    driver = {"name": "joinstall lint", "version": _version(), "rules": [_rule(c) for c in codes]}
+    driver = {"name": "joinstall lint", "version": __version__, "rules": [_rule(c) for c in codes]}
     return {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",

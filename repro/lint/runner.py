@@ -24,8 +24,11 @@ def _walk(folder: Path) -> Iterator[Path]:
 
 
 def expand(paths: Sequence[str]) -> list[str]:
-    """Files to lint, in order; ``-`` stays ``-`` (stdin). Any missing path is refused up front."""
-    missing = [p for p in paths if p != "-" and not os.path.exists(p)]
+    """Files to lint, in order; ``-`` stays ``-`` (stdin). Any missing path is refused up front.
+
+    A symbolic link that loops or dangles exists: it is linted, and its E902 says why it fails.
+    """
+    missing = [p for p in paths if p != "-" and not os.path.lexists(p)]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
     out: list[str] = []

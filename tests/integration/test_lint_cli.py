@@ -49,6 +49,16 @@ def test_stdin_and_a_file_that_does_not_parse_do_not_stop_the_run(tmp_path: Path
 
 
 @pytest.mark.timeout(60)
+def test_a_symbolic_link_loop_is_a_finding_that_says_so_named_or_found(tmp_path: Path) -> None:
+    loop = tmp_path / "loop.py"
+    loop.symlink_to(loop)
+    for args in ([str(loop)], [str(tmp_path)]):
+        done = joinstall("lint", *args)
+        assert done.returncode == 1, done.stderr
+        assert done.stdout == f"{loop}:1:1: E902 cannot read: Too many levels of symbolic links\n"
+
+
+@pytest.mark.timeout(60)
 def test_json_and_sarif() -> None:
     rows = json.loads(joinstall("lint", "--format", "json", str(HANG)).stdout)
     assert rows == [{"path": str(HANG), "line": 14, "col": 5, "code": "JS101", "message": rows[0]["message"]}]
