@@ -36,8 +36,6 @@ def load(paths: Iterable[Path]) -> Results:
         # The metadata is line 1, so record i sits on line i + 2.
         for line, rec in enumerate(recs, 2):
             where = f"{path}:{line}"
-            if not isinstance(rec, dict):
-                raise ResultsError(f"{where} is not a JSON object; this is not a joinstall results file")
             kind = rec.get("kind")
             if kind == "run":
                 run = _parse(where, "run", rec, _run)

@@ -57,16 +57,20 @@ def read(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]], bool]:
     lines = raw.split(b"\n")
     torn = lines[-1] != b""
     body = lines[:-1]
-    records = []
+    records: list[dict[str, Any]] = []
     for number, line in enumerate(body, 1):
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except ValueError:
             raise ResultsError(
                 f"{path}:{number} is not a JSON record; this is not a joinstall results file"
             ) from None
+        if not isinstance(record, dict):
+            # Checked here, once, so that no reader trips over a list's missing .get().
+            raise ResultsError(f"{path}:{number} is not a JSON object; this is not a joinstall results file")
+        records.append(record)
     first = records[0] if records else None
-    if not isinstance(first, dict) or first.get("kind") != "meta" or "schema" not in first:
+    if first is None or first.get("kind") != "meta" or "schema" not in first:
         raise ResultsError(f"{path} has no joinstall metadata line; it is not a joinstall results file")
     if first["schema"] != SCHEMA:
         by = first.get("tool_version", "another version")

@@ -54,6 +54,17 @@ def test_foreign_or_empty_files_are_refused(tmp_path: Path, content: bytes) -> N
         resultsfile.read(path)
 
 
+def test_a_line_that_is_not_an_object_is_refused_with_its_line_number(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    with resultsfile.Writer(path, {"a": 1}) as w:
+        w.append({"kind": "run", "key": "k1"})
+    with path.open("a") as f:
+        f.write('"key"\n')
+    for read in (resultsfile.read, lambda p: resultsfile.Writer(p, {"a": 1})):
+        with pytest.raises(ResultsError, match=r"r\.jsonl:3 is not a JSON object"):
+            read(path)
+
+
 def test_unwritable_targets_are_refused_before_anything_is_written(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
