@@ -99,7 +99,9 @@ def summarize(
     """Counts per variant x verdict and where each variant began to stall, over the whole file."""
     counts: dict[str, dict[str, int]] = {}
     by_variant: dict[str, dict[int, str]] = {}
-    for rec in resultsfile.records(out, "run"):
+    # The file is read once: a long sweep's file is large, and both kinds come from it.
+    _, recs, _ = resultsfile.read(out)
+    for rec in (r for r in recs if r.get("kind") == "run"):
         spec, verdict = rec["result"]["spec"], rec["result"]["verdict"]
         row = counts.setdefault(spec["variant"], {})
         row[verdict] = row.get(verdict, 0) + 1
@@ -108,7 +110,7 @@ def summarize(
     stalls = (
         () if config.puts else tuple(_stall_start(config, v, by_variant.get(v, {})) for v in config.variants)
     )
-    multi = tuple(resultsfile.records(out, "multiput"))
+    multi = tuple(r for r in recs if r.get("kind") == "multiput")
     return SweepSummary(out, ran, skipped, repaired, counts, stalls, multi)
 
 
