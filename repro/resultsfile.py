@@ -75,8 +75,8 @@ def read(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]], bool]:
     if first["schema"] != SCHEMA:
         by = first.get("tool_version", "another version")
         raise ResultsError(
-            f"{path} was written by joinstall {by} in results schema {first['schema']}; this joinstall"
-            f" {__version__} reads schema {SCHEMA}. Measure again into a new file (sweep: --fresh)"
+            f"{path} was written by joinstall {by} in results schema {first['schema']}, not {SCHEMA};"
+            " measure again (sweep: --fresh)"
         )
     return first, records[1:], torn
 
