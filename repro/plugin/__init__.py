@@ -68,12 +68,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     """Arm the monitor for the whole test, from its setup (fixtures can hang too) to its teardown."""
     s = settings.for_item(item, item.config.stash[SETTINGS])
     if s.enabled and _available():
-        client = item.config.stash.get(CLIENT, None)
-        if client is None:
-            from joinstall.plugin.client import Client
-
-            client = item.config.stash[CLIENT] = Client()
-        item.stash[RECORD] = client.arm(s)
+        item.stash[RECORD] = _client(item.config).arm(s)
     return (yield)
 
 
@@ -116,9 +111,7 @@ def pytest_timeout_set_timer(item: pytest.Item, settings: object) -> Generator[N
     """pytest-timeout set its SIGALRM handler: wrap it, for joinstall's view when it fires."""
     result = yield
     if (item.config.stash[SETTINGS].enabled or item.get_closest_marker("joinstall")) and _available():
-        from joinstall.plugin.client import Client
-
-        item.config.stash.setdefault(CLIENT, Client()).wrap_alarm()
+        _client(item.config).wrap_alarm()
     return result
 
 
@@ -140,14 +133,24 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     stuck = [t for t in client.leftover if t.is_alive()]
     session = config.stash.get(SESSION, None)
     if stuck and session is not None:
-        names = ", ".join(f"{t.name!r}" for t in stuck)
+        # One line: the report's joinstall section already names the threads and their hang.
         sys.stderr.write(
-            f"joinstall: {len(stuck)} thread(s) of this process stuck in a proven hang ({names})"
-            " would block interpreter exit; exiting now with pytest's exit status\n"
+            f"joinstall: {len(stuck)} stuck thread(s) would block interpreter exit; exiting now"
+            " (fix the hang shown above)\n"
         )
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(int(session.exitstatus))
+
+
+def _client(config: pytest.Config) -> Client:
+    """The session's client, made at its first use (the monitor starts at the first arm)."""
+    client = config.stash.get(CLIENT, None)
+    if client is None:
+        from joinstall.plugin.client import Client
+
+        client = config.stash[CLIENT] = Client()
+    return client
 
 
 @functools.cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import textwrap
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -43,7 +44,10 @@ def section(record: Record, when: str) -> tuple[str, str] | None:
             f"Still stuck in this process: thread(s) {names}; pytest will end with os._exit after"
             " its summary, because they would block interpreter exit."
         )
-    return title, "\n".join(lines)
+    from joinstall.engine.diagnosis import WIDTH  # loaded already: ``found`` is a Diagnosis
+
+    # The diagnosis keeps within WIDTH columns; so do the lines on what was stopped.
+    return title, "\n".join([lines[0], *(textwrap.fill(line, WIDTH) for line in lines[1:])])
 
 
 def _text(found: Diagnosis, record: Record) -> str:
