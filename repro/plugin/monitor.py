@@ -49,6 +49,10 @@ if TYPE_CHECKING:
 #: kills the stuck processes itself (the main thread may sit in a C call that retries on
 #: EINTR; killing its partner returns it to Python, where the pending signal is handled).
 GRACE = 2.0
+#: The longest sleep between two reads of the control pipe, whatever a test's interval: the
+#: next test's first sample and pytest-timeout's request (answered within the client's
+#: ``VIEW_WAIT`` of 1 s) must not wait for a marker's ``interval=30``.
+MAX_TICK = 0.25
 PR_SET_PDEATHSIG = 1
 #: ``tgkill`` by syscall number where libc has no wrapper (glibc before 2.30).
 SYS_TGKILL = {"x86_64": 234, "aarch64": 131, "i686": 270, "i386": 270, "armv7l": 268, "ppc64le": 250}
@@ -89,7 +93,7 @@ class Monitor:
         self.poller = select.poll()
         self.poller.register(ctrl, select.POLLIN)
         os.set_blocking(ctrl, False)
-        #: Seconds between wake-ups: the latest test's interval.
+        #: Seconds between wake-ups: the latest test's interval, at most MAX_TICK.
         self.tick = 0.05
 
     # -- the control pipe ---------------------------------------------------------------------
@@ -138,8 +142,9 @@ class Monitor:
         if kind == "B":
             self.bystanders = frozenset(map(int, args))
         elif kind == "A":
-            self.tick = float(args[2])
-            self.phase = Phase(int(args[0]), int(args[1]), self.tick, args[3] == "1", float(args[4]))
+            interval = float(args[2])
+            self.tick = min(interval, MAX_TICK)
+            self.phase = Phase(int(args[0]), int(args[1]), interval, args[3] == "1", float(args[4]))
         elif kind == "D" and phase is not None and phase.seq == int(args[0]):
             self.phase = None
         elif kind == "H" and phase is not None and phase.seq == int(args[0]):

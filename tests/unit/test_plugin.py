@@ -73,6 +73,17 @@ def test_the_monitor_arms_for_one_test_and_samples_nothing_before_one_interval()
         os.close(fd)
 
 
+def test_a_long_interval_still_reads_the_pipe_often() -> None:
+    # pytest-timeout's request for the view is answered within the client's VIEW_WAIT.
+    m, ctrl, result = _monitor()
+    os.write(ctrl, f"A 1 100 30 1 {time.monotonic()!r}\n".encode())
+    assert m.pump(1.0)
+    assert m.phase is not None and m.phase.interval == 30
+    assert m.tick == monitor.MAX_TICK < client.VIEW_WAIT
+    for fd in (ctrl, m.ctrl, m.result, result):
+        os.close(fd)
+
+
 def test_a_test_costs_the_monitor_two_short_writes() -> None:
     c = client.Client()
     r, w = os.pipe()
