@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -11,13 +12,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+#: What a checkout holds beside the sources: the venv, caches, earlier builds, results.
+NOT_SOURCE = (".*", "build", "*.egg-info", "__pycache__", "results", "notebooks")
 
 
 @pytest.mark.integration
 @pytest.mark.timeout(300)
 def test_the_wheel_has_one_top_level_name(tmp_path: Path) -> None:
+    # Built from a copy: pip builds in the source tree, and the checkout's build/ would both
+    # change under this test and hand stale files of earlier builds to the wheel.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCE))
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path), str(source)],
         capture_output=True, text=True, timeout=280,
     )  # fmt: skip
     assert built.returncode == 0, built.stderr
