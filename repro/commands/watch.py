@@ -21,11 +21,15 @@ import subprocess
 import sys
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from joinstall.errors import ExitCode, UsageError
 
+if TYPE_CHECKING:
+    from joinstall.engine import Diagnosis
+
 NAME = "watch"
-#: Seconds between two samples of the tree (shared with the pytest plugin). A proof needs two
+#: Seconds between two samples of the tree (the pytest plugin's default too). A proof needs two
 #: samples that agree, so a hang is stopped within a few intervals; a sample costs about 1 ms.
 INTERVAL = 0.05
 #: More than this between samples is a typo: a hang would go unreported for minutes.
@@ -81,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         return int(ExitCode.HANG_PROVEN)
 
 
-def _watch(proc: subprocess.Popen[bytes], every: float) -> object | None:
+def _watch(proc: subprocess.Popen[bytes], every: float) -> Diagnosis | None:
     """Sample until the command ends (None) or a hang is proven (its Diagnosis)."""
     from joinstall.engine import Watcher
 
@@ -97,15 +101,18 @@ def _watch(proc: subprocess.Popen[bytes], every: float) -> object | None:
             return proven
 
 
-def _report(proven: object, pid: int, argv: list[str], args: argparse.Namespace) -> None:
-    from joinstall.engine import Diagnosis, capture_stacks
+def _report(proven: Diagnosis, pid: int, argv: list[str], args: argparse.Namespace) -> None:
+    from joinstall.engine import capture_stacks
+    from joinstall.engine.diagnosis import WIDTH
 
-    assert isinstance(proven, Diagnosis)
     if not args.no_stacks:
         proven = capture_stacks(proven)
+    head, tail = "joinstall watch: hang proven in ", f" (pid {pid}); stopping its process tree"
+    command, room = shlex.join(argv), WIDTH - len(head) - len(tail)
+    if len(command) > room:  # one line within WIDTH columns, however long the command
+        command = command[: room - 3] + "..."
     print(
-        f"joinstall watch: hang proven in {shlex.join(argv)} (pid {pid}); stopping its process tree\n"
-        + proven.text(stacks=not args.no_stacks),
+        head + command + tail + "\n" + proven.text(stacks=not args.no_stacks),
         file=sys.stderr,
         flush=True,
     )

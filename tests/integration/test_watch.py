@@ -51,6 +51,8 @@ def test_a_stalled_command_is_stopped_with_its_own_code(program: Path, tmp_path:
     assert time.monotonic() - start < 15
     assert "done" not in done.stdout
     assert "joinstall watch: hang proven in" in done.stderr
+    # One line within 100 columns, however long the command (here: two absolute paths).
+    assert len(done.stderr.splitlines()[0]) <= 100, done.stderr
     assert "STALLED:" in done.stderr and "The wait-for cycle:" in done.stderr
     assert "Fix: drain the queue before joining" in done.stderr
     assert "py-spy stacks of process" in done.stderr
