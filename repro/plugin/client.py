@@ -224,6 +224,7 @@ class Client:
             self._await(record, "P", PROOF_WAIT)
         if record.proven is not None and not record.raised:
             record.raised = True
+            self._send(f"H {record.seq}\n")  # the monitor need not kill or signal again
             self._stop(record)
 
     @contextlib.contextmanager
@@ -332,16 +333,10 @@ class Client:
         record.raised = True
         self._send(f"H {record.seq}\n")
         self._stop(record)
-        if record.closing:
-            return
-        if record.test_thread == threading.get_ident():
+        # The handler is installed, and the monitor signals, only when the tests run in the main
+        # thread: the same one that runs this handler.
+        if not record.closing and record.test_thread == threading.get_ident():
             raise HangProven(report.message(record.proven), pytrace=True)
-        # Run elsewhere, the test gets the exception when its thread next runs Python code.
-        import ctypes
-
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(
-            ctypes.c_ulong(record.test_thread), ctypes.py_object(HangProven)
-        )
 
     def _stop(self, record: Record) -> None:
         from joinstall.plugin import stop
