@@ -18,9 +18,9 @@ RUNNER_FRAMES = ("_pytest/", "pluggy/", "pytest/__main__.py", "<frozen runpy>", 
 
 def message(proven: Diagnosis) -> str:
     """The failure's one-paragraph message."""
+    has = "the wait-for cycle, the fix and the stacks" if proven.stacks else "the wait-for cycle and the fix"
     return (
-        f"joinstall: {proven.verdict.value}: {proven.summary}\n"
-        f"(the {TITLE} section of this report has the wait-for cycle, the fix and the stacks)"
+        f"joinstall: {proven.verdict.value}: {proven.summary}\n(the {TITLE} section of this report has {has})"
     )
 
 
