@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -20,7 +21,18 @@ SKIP_DIRS = frozenset({"__pycache__", "node_modules", "build", "dist"})
 def _walk(folder: Path) -> Iterator[Path]:
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS)
-        yield from (Path(root, f) for f in sorted(files) if f.endswith(".py"))
+        yield from (Path(root, f) for f in sorted(files) if f.endswith(".py") and _readable(Path(root, f)))
+
+
+def _readable(path: Path) -> bool:
+    """Not a FIFO, socket or device found in a folder (its read could block for ever).
+
+    A link that loops or dangles stays in: its E902 finding says why it cannot be read.
+    """
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return True
 
 
 def expand(paths: Sequence[str]) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -123,3 +124,11 @@ def test_the_pre_commit_hook_runs_its_entry_on_python_files() -> None:
     exe = Path(sys.executable).parent / command
     done = subprocess.run([str(exe), *args, str(HANG)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "JS101" in done.stdout
+
+
+@pytest.mark.timeout(30)
+def test_a_fifo_named_like_a_module_inside_a_folder_is_skipped_not_read(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.py")
+    (tmp_path / "ok.py").write_text("x = 1\n")
+    done = joinstall("lint", str(tmp_path), timeout=20)
+    assert done.returncode == 0, done.stdout + done.stderr
