@@ -12,7 +12,6 @@ import dataclasses
 import math
 
 from joinstall.errors import UsageError
-from joinstall.programs import seed
 
 # --- one run of the program ---------------------------------------------------------------
 
@@ -89,7 +88,9 @@ class Bound:
 
 #: A day: join(T) beyond that is a typo, and Python's own limit is far above any real use.
 MAX_TIMEOUT = 86_400.0
-MAX_SIZE = seed.MAX_SIZE
+#: The target program's own limit, repeated (it runs standalone and imports nothing of ours);
+#: a test keeps the two equal. Not imported: that would load the program with every plugin start.
+MAX_SIZE = 256 * 1024 * 1024
 #: More messages than this is a typo: each is a run of the program's put loop.
 MAX_PUTS = 100_000
 #: More grid points than any sweep can run in a day: a larger number is a typo.
@@ -106,4 +107,10 @@ PUTS_BOUND = Bound("puts", 1, MAX_PUTS, "a whole number of messages")
 GRID_LO_BOUND = Bound("smallest size", 1, MAX_SIZE, "a whole number of bytes")
 POINTS_BOUND = Bound("points", 1, MAX_POINTS, "a whole number of grid points")
 DENSE_BOUND = Bound("dense points", 0, MAX_POINTS, "a whole number of grid points")
+#: Seconds between two samples of a watched tree (``watch``, the pytest plugin). A proof needs
+#: two samples that agree, so a hang is stopped within a few intervals; a sample costs ~1 ms.
+INTERVAL = 0.05
+#: More than this between samples is a typo: a hang would go unreported for minutes.
+MAX_INTERVAL = 60.0
+INTERVAL_BOUND = Bound("interval", 0, MAX_INTERVAL, "a number of seconds", above_lo=True)
 JOBS_BOUND = Bound("jobs", 1, MAX_JOBS, "a whole number of runs at a time")

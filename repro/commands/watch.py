@@ -23,17 +23,16 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from joinstall import defaults
 from joinstall.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from joinstall.engine import Diagnosis
 
 NAME = "watch"
-#: Seconds between two samples of the tree (the pytest plugin's default too). A proof needs two
-#: samples that agree, so a hang is stopped within a few intervals; a sample costs about 1 ms.
-INTERVAL = 0.05
-#: More than this between samples is a typo: a hang would go unreported for minutes.
-MAX_INTERVAL = 60.0
+#: One table of defaults: the same interval and bound for ``watch`` and the plugin.
+INTERVAL = defaults.INTERVAL
+MAX_INTERVAL = defaults.MAX_INTERVAL
 FORWARDED = (signal.SIGINT, signal.SIGTERM)
 
 

@@ -10,12 +10,11 @@ import dataclasses
 import math
 
 import pytest
+from joinstall import defaults
 
-#: Seconds between two samples of a test's process tree. A proof needs two samples that agree,
-#: so a hang fails its test within a few intervals; each sample costs about a millisecond.
-INTERVAL = 0.05
-#: More than this between samples is a typo: a hang would go unreported for minutes.
-MAX_INTERVAL = 60.0
+#: One table of defaults: the same interval and bound for ``watch`` and the plugin.
+INTERVAL = defaults.INTERVAL
+MAX_INTERVAL = defaults.MAX_INTERVAL
 
 ENABLE_HELP = "watch every test's process tree and fail a test the moment a hang in it is proven"
 INTERVAL_HELP = f"seconds between two samples of a test's process tree (default {INTERVAL})"

@@ -144,3 +144,9 @@ def test_every_exit_code_is_documented_in_the_enum() -> None:
     for name in ExitCode.__members__:
         (line,) = [n for n, text in enumerate(source) if re.match(rf"    {name} = \d+$", text)]
         assert source[line - 1].strip().startswith("#:"), f"ExitCode.{name} has no #: comment"
+
+
+def test_the_size_limit_is_the_target_programs_own() -> None:
+    from joinstall.programs import seed
+
+    assert defaults.MAX_SIZE == seed.MAX_SIZE
