@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from joinstall.engine.diagnosis import Diagnosis as EngineDiagnosis
 from joinstall.measure.measurements import MultiputResult, ThresholdResult
 from joinstall.observe.verdict import Verdict
 
@@ -31,9 +32,10 @@ class RunRecord:
     verdict_s: float | None
     join_s: float | None
     join_would_return_at: float | None
-    #: Bytes the queue's pipe holds (from the stall evidence or the program's own report).
+    #: Bytes the queue's pipe holds (from the stall's proof or the program's own report).
     capacity: int | None
-    diagnosis: Mapping[str, Any] | None
+    #: The proof of a stall with py-spy's stacks (``run --spy``, the demo), else None.
+    diagnosis: EngineDiagnosis | None
 
     @property
     def proven_only(self) -> bool:
@@ -51,22 +53,8 @@ ThresholdRecord = ThresholdResult
 MultiputRecord = MultiputResult
 
 
-@dataclasses.dataclass(frozen=True)
-class Diagnosis:
-    """A py-spy capture as the engine stored it: its texts, and py-spy's raw JSON per PID.
-
-    The words are the engine's (``joinstall.spy``); the report shows them and never
-    re-derives them, so there is one vocabulary for the wait-for graph.
-    """
-
-    #: The whole capture in words: the cycle, each thread's role, what is missing, the fix.
-    text: str
-    #: The cycle alone, one sentence with arrows; None when it did not close.
-    cycle_text: str | None
-    #: The engine's readable stacks; None in files written before it kept them.
-    stacks_text: str | None
-    #: ``py-spy dump --json`` output per PID, verbatim.
-    stacks: Mapping[str, Any]
+#: A diagnosis is the engine's own typed record: the report shows its words, never re-derives them.
+Diagnosis = EngineDiagnosis
 
 
 @dataclasses.dataclass(frozen=True)

@@ -41,7 +41,7 @@ def load(paths: Iterable[Path]) -> Results:
                 run = _parse(where, "run", rec, _run)
                 runs.append(run)
                 if run.diagnosis:
-                    _add(diagnoses, _parse(where, "run diagnosis", run.diagnosis, _diagnosis))
+                    _add(diagnoses, run.diagnosis)
             elif kind == "threshold":
                 thresholds.append(_parse(where, kind, rec, _threshold))
             elif kind == "matrix":
@@ -95,7 +95,7 @@ def _run(rec: Mapping[str, Any]) -> RunRecord:
         join_would_return_at=timings.join_would_return_at,
         capacity=None if capacity is None else int(capacity),
         # Only a capture with stacks (run --spy, the demo) is a diagnosis worth a report section.
-        diagnosis=result.proof.to_dict() if result.proof and result.proof.stacks else None,
+        diagnosis=result.proof if result.proof and result.proof.stacks else None,
     )
 
 
@@ -108,37 +108,4 @@ def _multiput(rec: Mapping[str, Any]) -> MultiputRecord:
 
 
 def _spy(rec: Mapping[str, Any]) -> Diagnosis:
-    return _diagnosis(records.SpyRecord.from_record(rec).diagnosis)
-
-
-def _diagnosis(data: Mapping[str, Any]) -> Diagnosis:
-    if not isinstance(data, Mapping):
-        raise TypeError("the diagnosis is not an object")
-    if data.get("kind") == "diagnosis":
-        # The engine's typed diagnosis: its report, its cycle a line per wait, stacks per process.
-        return Diagnosis(
-            text=str(data.get("text") or ""),
-            cycle_text="\n".join(map(str, data.get("cycle") or ())) or None,
-            stacks_text=_stacks_text(data.get("stacks") or None),
-            stacks={},
-        )
-    stacks = data.get("stacks") or {}
-    return Diagnosis(
-        text=str(data.get("text") or ""),
-        cycle_text=_opt_str(data.get("cycle_text")),
-        stacks_text=_stacks_text(data.get("stacks_text")),
-        stacks={str(k): v for k, v in dict(stacks).items()},
-    )
-
-
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _stacks_text(value: Any) -> str | None:
-    """The engine's readable stacks as one text, whether it keeps one text or one per PID."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, Mapping):
-        return "\n\n".join(f"process {pid}:\n{str(text).rstrip()}" for pid, text in value.items())
-    raise TypeError("stacks_text is neither a text nor an object of texts per process")
+    return records.SpyRecord.from_record(rec).diagnosis

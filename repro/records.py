@@ -140,13 +140,13 @@ class RunRecord:
 
 @dataclasses.dataclass(frozen=True)
 class SpyRecord:
-    """A ``spy`` line: a py-spy diagnosis of a hung tree, as the engine wrote it."""
+    """A ``spy`` line: the engine's diagnosis of a hung tree (``Diagnosis.to_dict``)."""
 
     key: str
-    diagnosis: Mapping[str, Any]
+    diagnosis: Diagnosis
 
     def to_record(self) -> dict[str, Any]:
-        return {"kind": "spy", "key": self.key, "diagnosis": dict(self.diagnosis)}
+        return {"kind": "spy", "key": self.key, "diagnosis": self.diagnosis.to_dict()}
 
     @classmethod
     def from_record(cls, data: Mapping[str, Any]) -> SpyRecord:
@@ -154,4 +154,4 @@ class SpyRecord:
         if not isinstance(diagnosis, Mapping):
             raise TypeError("the diagnosis is not an object")
         # The key only matters to a writer that resumes; a spy line may come without one.
-        return cls(key=str(data.get("key", "")), diagnosis=diagnosis)
+        return cls(key=str(data.get("key", "")), diagnosis=Diagnosis.from_dict(diagnosis))

@@ -84,22 +84,12 @@ def threshold_line(capacity: int = 65536, measured: int = 65514, predicted: int 
     }  # fmt: skip
 
 
-def recorded_diagnosis(stacks_text: bool = True) -> dict[str, Any]:
-    """A diagnosis in the shape the engine stores, around real recorded py-spy dumps.
-
-    ``stacks`` is py-spy's JSON per PID, verbatim; ``stacks_text`` (absent in older files) is the
-    engine's own rendering of it.
-    """
+def recorded_stacks() -> dict[str, str]:
+    """py-spy's stacks of a real hung tree, rendered as the engine keeps them (one text per pid)."""
     recording = json.loads(SPY_RECORDING.read_text())
-    raw = {pid: json.dumps(dump, indent=2) for pid, dump in recording["dumps"].items()}
-    diagnosis = {
-        "text": f"WAIT-FOR CYCLE (py-spy + /proc): {CYCLE}\nFIX: {FIX_ADVICE}",
-        "cycle_text": CYCLE,
-        "stacks": raw,
+    return {
+        pid: spy_stacks.render(spy_stacks.parse(json.dumps(dump))) for pid, dump in recording["dumps"].items()
     }
-    if stacks_text:
-        diagnosis["stacks_text"] = {pid: spy_stacks.render(spy_stacks.parse(r)) for pid, r in raw.items()}
-    return diagnosis
 
 
 def write(path: Path, records: Sequence[Mapping[str, Any]], meta: Mapping[str, Any] = META) -> Path:
@@ -126,8 +116,8 @@ def test_a_real_run_result_round_trips_into_a_typed_record(tmp_path: Path) -> No
 
 
 def test_every_record_kind_is_loaded_and_unknown_kinds_are_skipped(tmp_path: Path) -> None:
-    diagnosis = recorded_diagnosis()
-    spy = {"kind": "spy", "diagnosis": diagnosis}
+    diagnosis = proof(stacks=recorded_stacks())
+    spy = {"kind": "spy", "diagnosis": diagnosis.to_dict()}
     multi = {"kind": "multiput", "variant": "fixed", "message_size": 2100, "capacity": 65536, "agree": True,
              "measured_puts": None, "predicted_puts": None, "exact": True, "probes": 3, "seconds": 0.3,
              "python": "/usr/bin/python3", "python_version": "3.11.7", "start_method": None, "pipe_size": 0,
@@ -138,12 +128,15 @@ def test_every_record_kind_is_loaded_and_unknown_kinds_are_skipped(tmp_path: Pat
     assert loaded.matrix[0].python_version == "3.11.7"
     m = loaded.multiputs[0]
     assert (m.variant, m.measured_puts, m.agree, m.exact, m.most_tried) == ("fixed", None, True, True, 32)
-    (d,) = loaded.diagnoses
-    assert (d.text, d.cycle_text, d.stacks) == (diagnosis["text"], CYCLE, diagnosis["stacks"])
-    # The engine keeps one readable text per process: it is read as one text, each under its PID.
-    assert d.stacks_text is not None and d.stacks_text.startswith("process 19012:\nMainThread (tid 19012")
-    assert "process 19024:\nQueueFeederThread (tid 19029" in d.stacks_text
+    # The spy line is the engine's typed diagnosis, read back whole.
+    assert loaded.diagnoses == (diagnosis,)
     assert not loaded.empty
+
+
+def test_an_untyped_diagnosis_of_an_older_tool_is_a_clear_error(tmp_path: Path) -> None:
+    old = {"kind": "spy", "diagnosis": {"text": "WAIT-FOR CYCLE ...", "cycle_text": CYCLE, "stacks": {}}}
+    with pytest.raises(ResultsError, match=r"r.jsonl:2: a malformed spy record"):
+        results.load([write(tmp_path / "r.jsonl", [old])])
 
 
 @pytest.mark.parametrize("kind", ["threshold", "multiput"])
@@ -234,10 +227,10 @@ def records(
     tmp_path: Path,
     *runs: RunResult,
     thresholds: tuple[dict[str, Any], ...] = (),
-    spy: dict[str, Any] | None = None,
+    spy: Diagnosis | None = None,
 ) -> Results:
-    """Results of these runs; ``spy``: a diagnosis of the older, untyped shape, as a spy record."""
-    extra = [{"kind": "spy", "diagnosis": spy}] if spy else []
+    """Results of these runs, thresholds and (``spy``) a spy record of a diagnosis."""
+    extra = [{"kind": "spy", "diagnosis": spy.to_dict()}] if spy else []
     return results.load([write(tmp_path / "r.jsonl", [*map(run_line, runs), *thresholds, *extra])])
 
 
@@ -319,7 +312,7 @@ def test_the_report_says_when_there_is_no_py_spy_diagnosis(tmp_path: Path) -> No
 
 
 def test_the_report_shows_the_proof_a_run_carries_with_its_stacks(tmp_path: Path) -> None:
-    stacks = recorded_diagnosis()["stacks_text"]
+    stacks = recorded_stacks()
     run = run_result(stacks=stacks)
     assert run.proof is not None
     text = report.render(records(tmp_path, run), {}, None, [])
@@ -334,31 +327,24 @@ def _squeezed(text: str) -> str:
 @pytest.mark.parametrize("where", ["run", "spy"])
 def test_the_report_says_the_cycle_once(tmp_path: Path, where: str) -> None:
     # The engine's text walks through the cycle (wrapped to 100 columns); no second copy of it.
-    stacks = recorded_diagnosis()["stacks_text"]
+    diagnosis = proof(stacks=recorded_stacks())
     loaded = (
-        records(tmp_path, run_result(stacks=stacks))
+        records(tmp_path, run_result(stacks=diagnosis.stacks))
         if where == "run"
-        else records(tmp_path, run_result(), spy=recorded_diagnosis())
+        else records(tmp_path, run_result(), spy=diagnosis)
     )
     text = report.render(loaded, {}, None, [])
     assert _squeezed(text).count(_squeezed(CYCLE)) == 1
-    assert "**The cycle:**" not in text
-
-
-def test_a_cycle_the_text_does_not_say_gets_its_own_line(tmp_path: Path) -> None:
-    diagnosis = {**recorded_diagnosis(), "text": "STALLED: 3 threads wait for each other"}
-    text = report.render(records(tmp_path, run_result(), spy=diagnosis), {}, None, [])
-    assert f"**The cycle:** {CYCLE}" in text and _squeezed(text).count(_squeezed(CYCLE)) == 1
 
 
 def test_no_block_of_the_report_is_repeated(tmp_path: Path) -> None:
-    stacks = recorded_diagnosis()["stacks_text"]
+    stacks = recorded_stacks()
     loaded = records(
         tmp_path,
         run_result(stacks=stacks), run_result("fixed", 1 << 20, Verdict.OK, Mode.FAITHFUL, 0.01),
         run_result("cancel_join_thread", 1024, Verdict.OK, Mode.FAITHFUL, 0.01),
         thresholds=(threshold_line(4096, 4074, 4074), threshold_line()),
-        spy=recorded_diagnosis(),
+        spy=proof(stacks=stacks),
     )  # fmt: skip
     blocks = [b.strip() for b in report.render(loaded, {}, None, ["a note"]).split("\n\n") if b.strip()]
     repeated = {b for b in blocks if blocks.count(b) > 1 and b != "(figure not drawn)"}
@@ -370,41 +356,13 @@ def test_a_proof_without_stacks_makes_no_report_section(tmp_path: Path) -> None:
     assert "No py-spy diagnosis in these results" in text
 
 
-def test_the_report_shows_an_older_diagnosis_cycle_text_and_stacks(tmp_path: Path) -> None:
-    diagnosis = recorded_diagnosis()
-    text = report.render(records(tmp_path, run_result(), spy=diagnosis), {}, None, [])
-    assert f"```text\n{diagnosis['text']}\n```" in text
-    for pid, stacks in diagnosis["stacks_text"].items():
-        assert f"process {pid}:\n{stacks}" in text
+def test_the_report_shows_every_process_stacks_under_its_pid(tmp_path: Path) -> None:
+    stacks = recorded_stacks()
+    text = report.render(records(tmp_path, run_result(), spy=proof(stacks=stacks)), {}, None, [])
+    for pid, rendered in stacks.items():
+        assert f"process {pid}:\n{rendered.rstrip()}" in text
     assert "QueueFeederThread (tid 19029" in text and "Queue._feed (" in text
     assert "No py-spy diagnosis" not in text
-
-
-def test_an_older_diagnosis_without_stacks_text_gets_the_same_stacks_from_the_raw_json(
-    tmp_path: Path,
-) -> None:
-    newer = report.render(records(tmp_path, run_result(), spy=recorded_diagnosis()), {}, None, [])
-    older = report.render(
-        records(tmp_path, run_result(), spy=recorded_diagnosis(stacks_text=False)), {}, None, []
-    )
-    assert older == newer
-
-
-def test_stored_stacks_text_is_shown_as_stored_not_rendered_again(tmp_path: Path) -> None:
-    diagnosis = recorded_diagnosis()
-    parent_only = diagnosis["stacks_text"]["19012"]
-    text = report.render(
-        records(tmp_path, run_result(), spy={**diagnosis, "stacks_text": parent_only}), {}, None, []
-    )
-    assert f"```text\n{parent_only}\n```" in text
-    # The child's raw JSON is in the record, but the stored text is what the report shows.
-    assert "Queue._feed (" not in text
-
-
-def test_stacks_that_are_not_a_py_spy_dump_are_shown_as_they_are(tmp_path: Path) -> None:
-    diagnosis = {**recorded_diagnosis(stacks_text=False), "stacks": {"10": "Thread 10 (idle): MainThread\n"}}
-    text = report.render(records(tmp_path, run_result(), spy=diagnosis), {}, None, [])
-    assert "process 10:\nThread 10 (idle): MainThread\n```" in text
 
 
 def test_the_headline_quotes_the_measured_threshold_at_the_default_capacity(tmp_path: Path) -> None:
