@@ -137,12 +137,12 @@ def semaphores_of(pids: Sequence[int], proc: Path = Path("/proc"), shm: Path = S
                 inodes.add(int(fields[4]))
     if not inodes:
         return set()
-    found = set()
-    for path in shm.glob(SEMAPHORE_GLOB):
-        with contextlib.suppress(OSError):
-            if path.stat().st_ino in inodes:
-                found.add(str(path))
-    return found
+    # Why scandir: a directory entry carries its inode, so no file is stat()ed (a busy /dev/shm
+    # can hold thousands of semaphores of other programs).
+    prefix = SEMAPHORE_GLOB.rstrip("*")
+    with contextlib.suppress(OSError), os.scandir(shm) as entries:
+        return {e.path for e in entries if e.name.startswith(prefix) and e.inode() in inodes}
+    return set()
 
 
 def stopping() -> bool:

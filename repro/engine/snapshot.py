@@ -339,6 +339,23 @@ def process(pid: int) -> Process | None:
     return Process(pid, ppid, name, cmdline, tuple(threads), fds, maps, caught)
 
 
+def any_write(pids: Iterable[int]) -> bool:
+    """Whether a thread of these processes sleeps in ``write()``: one read per thread, no more."""
+    for pid in pids:
+        try:
+            tids = os.listdir(f"{PROC}/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                nr, _ = procfs.parse_syscall(_read(f"{PROC}/{pid}/task/{tid}/syscall"))
+            except OSError:
+                continue
+            if syscalls.name(nr) in ("write", "writev"):
+                return True
+    return False
+
+
 def take(pids: Iterable[int]) -> Snapshot:
     """One sample of the given processes and of every pipe a thread among them waits on."""
     t = time.monotonic()

@@ -106,7 +106,9 @@ class Watcher:
 
     ``ignore_tids``: kernel thread ids of bystanders that can never break a cycle (a watcher's
     own thread inside the watched process). ``extra_pids``: processes to watch beside the tree.
-    ``min_timed``: see ``waits.wait_of``.
+    ``min_timed``: see ``waits.wait_of``. ``stalls_only``: the caller wants only a ``stalled``
+    verdict (a cycle through a full pipe), so while no thread of the tree sleeps in ``write()``
+    a cheap read of the threads' syscalls stands in for the full sample.
     """
 
     def __init__(
@@ -116,9 +118,11 @@ class Watcher:
         ignore_tids: Collection[int] = (),
         extra_pids: Iterable[int] = (),
         min_timed: float = waits.MIN_TIMED,
+        stalls_only: bool = False,
     ) -> None:
         self.root = root
         self.min_timed = min_timed
+        self.stalls_only = stalls_only
         self.ignore_tids = frozenset(ignore_tids)
         self.extra = set(extra_pids)
         self.samples = 0
@@ -143,6 +147,10 @@ class Watcher:
         walked = not self.tree or (not candidate and self.samples % TREE_EVERY == 0)
         if walked:
             self.tree = tree(self.root)
+        if self.stalls_only and not snapshot.any_write(self.tree):
+            # No stall without a blocked write in both samples of its proof: start again.
+            self.prev = None
+            return None
         snap = snapshot.take([*self.tree, *sorted(self.extra)])
         knot = self._analyse(snap)
         self.latest = (snap, knot)
