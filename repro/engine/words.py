@@ -15,6 +15,7 @@ from joinstall.engine.diagnosis import Diagnosis, PipeInfo, ThreadInfo, Verdict
 from joinstall.engine.graph import Knot
 from joinstall.engine.snapshot import Process, Snapshot
 from joinstall.engine.waits import Kind, Tid, Wait, holders, is_forkserver
+from joinstall.spy import pyspy
 
 #: What py-spy says of a thread, keyed by (pid, tid): (thread name, role in words, frame).
 Labels = Mapping[Tid, tuple[str | None, str | None, str | None]]
@@ -46,15 +47,11 @@ def roles(snap: Snapshot, root: int) -> dict[int, str]:
             out[p.pid] = "forkserver"
         elif p.pid == root:
             out[p.pid] = "parent" if any(q.ppid == root for q in snap.procs) else p.name
-        elif is_python(p):
+        elif pyspy.is_python(p):
             out[p.pid] = "child" if _parent(snap, p, root) else "process"
         else:
             out[p.pid] = p.name
     return out
-
-
-def is_python(p: Process) -> bool:
-    return p.name.startswith("python") or bool(p.cmdline and "python" in p.cmdline[0].rsplit("/", 1)[-1])
 
 
 def _parent(snap: Snapshot, p: Process, root: int) -> bool:
@@ -146,10 +143,10 @@ def _fix(snap: Snapshot, knot: Knot) -> str:
         waited_by_other = any(x.pid != w.pid for x in kinds)
         if joined and not waited_by_other:
             return FIX_THREAD
-        if w.tid != w.pid and writer is not None and is_python(writer):
+        if w.tid != w.pid and writer is not None and pyspy.is_python(writer):
             return FIX_QUEUE
         fd = writer.fd(_fd_of(writer, w)) if writer else None
-        if writer is not None and (not is_python(writer) or (fd is not None and fd.fd in (1, 2))):
+        if writer is not None and (not pyspy.is_python(writer) or (fd is not None and fd.fd in (1, 2))):
             return FIX_POPEN
         return FIX_RAW_PIPE
     if any(w.kind is Kind.PIPE_READ for w in kinds):

@@ -32,9 +32,14 @@ _PYTHON_EXE = re.compile(r"^python(\d+(\.\d+)*)?[a-z]*$")
 
 
 class ProcLike(Protocol):
-    pid: int
-    name: str
-    cmdline: tuple[str, ...]
+    """What ``is_python`` reads of a process (the engine's frozen ``Process`` has it)."""
+
+    @property
+    def pid(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def cmdline(self) -> tuple[str, ...]: ...
 
 
 class Problem(str, enum.Enum):
