@@ -10,8 +10,11 @@ Three layers, because each covers a way the others fail:
   the group. ``setpriv --pdeathsig`` (where present) covers the instant before it starts.
 
 A group kill also kills multiprocessing's resource tracker, which would have unlinked the
-tree's named semaphores (``/dev/shm/sem.mp-*``, spawn and forkserver): the semaphores the tree
-maps are read from ``/proc/PID/maps`` just before the kill, and unlinked once it is reaped.
+tree's named semaphores (``/dev/shm/sem.mp-*``, spawn and forkserver). So a tree is first
+*frozen* (SIGSTOP: nothing in it can create a semaphore or a process any more), then the
+semaphore files its processes map or hold open are read from ``/proc``, then it is killed, and
+the files are unlinked once it is reaped. Without the freeze, a program killed while it starts
+could create a semaphore between the reading and the kill, and leave it behind for ever.
 
 SIGINT and SIGTERM (``install_signal_handlers``) kill every live tree at once, from the
 handler, so that no command waits for a running program; only the first signal raises.
@@ -26,6 +29,7 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
@@ -37,6 +41,9 @@ _WATCHDOG = 'read pgid; read word; [ "$word" = done ] || kill -KILL "-$pgid" 2>/
 SHM = Path("/dev/shm")
 #: The files of multiprocessing's named semaphores (``SemLock._make_name``: ``/mp-...``).
 SEMAPHORE_GLOB = "sem.mp-*"
+#: Process states in /proc/PID/stat of a process that runs no more: stopped, traced, a zombie,
+#: dead; and "" for one that is gone.
+STOPPED = ("T", "t", "Z", "X", "")
 
 
 class Stopping(Exception):
@@ -51,8 +58,16 @@ class _Tree:
         self.semaphores: set[str] = set()
 
     def kill(self) -> None:
-        # Read before the kill: afterwards the maps are gone with the processes.
-        self.semaphores |= semaphores_of(members(self.pgid))
+        # Frozen, then read, then killed: afterwards the maps are gone with the processes.
+        pids: list[int] = []
+        for _ in range(3):  # a member forked before it stopped is stopped on the next round
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pgid, signal.SIGSTOP)
+            pids = members(self.pgid)
+            wait_stopped(pids)
+            if members(self.pgid) == pids:
+                break
+        self.semaphores |= semaphores_of(pids)
         kill_group(self.pgid)
 
     def clean(self) -> None:
@@ -92,10 +107,15 @@ def reap_group(pgid: int) -> None:
 
 
 def kill_and_clean(pids: Sequence[int]) -> None:
-    """SIGKILL these processes and unlink the semaphore files they mapped (read before the kill).
+    """SIGKILL these processes and unlink the semaphore files they mapped or held open (read
+    while they are stopped, before the kill).
 
     A killed tree takes its resource tracker with it, and nobody else would unlink them.
     """
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGSTOP)
+    wait_stopped(pids)
     files = semaphores_of(pids)
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -103,6 +123,23 @@ def kill_and_clean(pids: Sequence[int]) -> None:
     for path in files:
         with contextlib.suppress(OSError):
             os.unlink(path)
+
+
+def wait_stopped(pids: Sequence[int], timeout: float = 1.0, proc: Path = Path("/proc")) -> None:
+    """Wait until each process has stopped (or is gone): a SIGSTOP is delivered on the target's
+    way back to user space, so a process running when it was sent may still be in a system call.
+    A process in an uninterruptible sleep may take long: after ``timeout`` we go on without it."""
+    deadline = time.monotonic() + timeout
+    for pid in pids:
+        while _state(proc / str(pid) / "stat") not in STOPPED and time.monotonic() < deadline:
+            time.sleep(0.0005)
+
+
+def _state(stat: Path) -> str:
+    try:
+        return stat.read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return ""  # gone
 
 
 def members(pgid: int, proc: Path = Path("/proc")) -> list[int]:
@@ -120,29 +157,48 @@ def members(pgid: int, proc: Path = Path("/proc")) -> list[int]:
 
 
 def semaphores_of(pids: Sequence[int], proc: Path = Path("/proc"), shm: Path = SHM) -> set[str]:
-    """The multiprocessing semaphore files in ``shm`` that these processes have mapped.
+    """The multiprocessing semaphore files in ``shm`` that these processes map or hold open.
 
-    glibc's ``sem_open`` maps a temporary file and then links it under its name, so the maps
-    show the temporary name, deleted: the inode is what ties a mapping to ``sem.mp-*``.
+    glibc's ``sem_open`` writes a temporary file ``sem.XXXXXX``, maps it, links it under its
+    name and unlinks the temporary one, so the maps show the temporary name, deleted: the inode
+    is what ties a mapping to ``sem.mp-*``. A process stopped half-way holds the temporary file
+    open (before the map) or mapped (before the link): that file is theirs too.
     """
     inodes = set()
     for pid in pids:
-        try:
-            maps = (proc / str(pid) / "maps").read_text()
-        except OSError:
-            continue
-        for line in maps.splitlines():
-            fields = line.split(maxsplit=5)
-            if len(fields) == 6 and fields[5].startswith(f"{shm}/sem."):
-                inodes.add(int(fields[4]))
+        inodes |= _mapped_inodes(proc / str(pid), f"{shm}/sem.")
     if not inodes:
         return set()
     # Why scandir: a directory entry carries its inode, so no file is stat()ed (a busy /dev/shm
     # can hold thousands of semaphores of other programs).
-    prefix = SEMAPHORE_GLOB.rstrip("*")
     with contextlib.suppress(OSError), os.scandir(shm) as entries:
-        return {e.path for e in entries if e.name.startswith(prefix) and e.inode() in inodes}
+        return {e.path for e in entries if _ours(e.name) and e.inode() in inodes}
     return set()
+
+
+def _ours(name: str) -> bool:
+    """multiprocessing's semaphore names, and glibc's temporary ones (``sem.`` + 6 characters)."""
+    prefix = SEMAPHORE_GLOB.rstrip("*")
+    return name.startswith(prefix) or (len(name) == 10 and name.startswith("sem."))
+
+
+def _mapped_inodes(piddir: Path, prefix: str) -> set[int]:
+    """The inodes of the files under ``prefix`` that a process maps or has open."""
+    inodes: set[int] = set()
+    try:
+        maps = (piddir / "maps").read_text()
+    except OSError:
+        return inodes
+    for line in maps.splitlines():
+        fields = line.split(maxsplit=5)
+        if len(fields) == 6 and fields[5].startswith(prefix):
+            inodes.add(int(fields[4]))
+    with contextlib.suppress(OSError), os.scandir(piddir / "fd") as fds:
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                if os.readlink(fd.path).startswith(prefix):
+                    inodes.add(os.stat(fd.path).st_ino)
+    return inodes
 
 
 def stopping() -> bool:

@@ -11,6 +11,7 @@ import glob
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -22,15 +23,18 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "repro" / "programs" / "seed.py"
 
 
-#: multiprocessing's named semaphores (spawn, forkserver): a killed tree must not leave any.
-SEMAPHORES = "/dev/shm/sem.mp-*"
+#: Named semaphores: multiprocessing's (spawn, forkserver) and glibc's temporary files that
+#: ``sem_open`` creates them under (``sem.XXXXXX``). A killed tree must not leave any.
+SEMAPHORES = ("/dev/shm/sem.mp-*", "/dev/shm/sem.??????")
 _semaphores_before: set[str] = set()
+#: Which test left which semaphores (so a failed session names the culprit, not only the count).
+_left_by: dict[str, list[str]] = {}
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Adopt orphans, and stop at once if /proc cannot show other processes' syscalls."""
     reaper.become_subreaper()
-    _semaphores_before.update(glob.glob(SEMAPHORES))
+    _semaphores_before.update(_semaphores())
     if not procfs.available():
         pytest.exit("this platform has no Linux /proc; joinstall's tests need one", returncode=4)
     if not os.access("/proc/self/syscall", os.R_OK):
@@ -55,24 +59,41 @@ def _leaks() -> list[psutil.Process]:
     return alive
 
 
-def _left_semaphores() -> list[str]:
-    """Semaphores created during the session that are still there (after a short grace: a
-    resource tracker that saw its program end may still be unlinking)."""
+def _semaphores() -> set[str]:
+    return {path for pattern in SEMAPHORES for path in glob.glob(pattern)}
+
+
+def _left_semaphores(before: set[str]) -> list[str]:
+    """Semaphores not in ``before`` that are still there (after a short grace: a resource
+    tracker that saw its program end may still be unlinking)."""
     deadline = time.monotonic() + 2.0
     while True:
-        left = sorted(set(glob.glob(SEMAPHORES)) - _semaphores_before)
+        left = sorted(_semaphores() - before)
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.1)
+
+
+@pytest.fixture(autouse=True)
+def _no_semaphore_left(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Note any semaphore a test leaves behind; the session fails on them at its end."""
+    before = _semaphores()
+    yield
+    if _semaphores() - before:
+        left = _left_semaphores(before)
+        if left:
+            _left_by[request.node.nodeid] = left
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the session if any process started by the tests is still alive, or a semaphore."""
     # Under xdist each worker runs tests beside the others: only the whole session can judge.
     if not hasattr(session.config, "workerinput"):
-        left = _left_semaphores()
+        left = _left_semaphores(_semaphores_before)
         if left:
             sys.stderr.write(f"\nLEFT IN /dev/shm ({len(left)} semaphores), e.g. {left[0]}\n")
+            for nodeid, files in _left_by.items():
+                sys.stderr.write(f"  {nodeid}: {len(files)}, e.g. {files[0]}\n")
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
     deadline = 5.0
     _, still = psutil.wait_procs(_leaks(), timeout=deadline)

@@ -244,10 +244,11 @@ class Monitor:
 
     def kill(self, pids: tuple[int, ...]) -> None:
         from joinstall.engine.watcher import tree
+        from joinstall.plugin.stop import service
 
         ours = set(tree(self.pid)) - {self.pid, self.me}
         for pid in pids:
-            if pid in ours:
+            if pid in ours and not service(pid):
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:

@@ -2,7 +2,10 @@
 
 A stuck *process* is killed (SIGKILL: a hung process may ignore anything gentler), with its
 descendants, and never reaped here: its owner (``multiprocessing``, ``subprocess``) reaps it and
-so learns its exit status. Only descendants of this process are ever touched.
+so learns its exit status. Only descendants of this process are ever touched, and never
+multiprocessing's own services (the resource tracker, the forkserver): they serve the whole
+session, stuck only *behind* the hang, and a killed tracker could no longer unlink the
+semaphores of the processes that did hang.
 
 A stuck *thread* of this process cannot be killed. One blocked writing a full pipe that only
 this process reads is unblocked by closing our read ends of that pipe, so its write fails with
@@ -38,6 +41,7 @@ def kill(pids: Iterable[int]) -> list[int]:
             doomed[pid] = ours[pid]
             with contextlib.suppress(psutil.Error):
                 doomed.update((c.pid, c) for c in ours[pid].children(recursive=True))
+    doomed = {pid: proc for pid, proc in doomed.items() if not service(pid)}
     for proc in doomed.values():
         with contextlib.suppress(psutil.Error):
             proc.kill()
@@ -46,6 +50,33 @@ def kill(pids: Iterable[int]) -> list[int]:
         while time.monotonic() < deadline and _running(proc):
             time.sleep(0.002)
     return sorted(doomed)
+
+
+#: What multiprocessing's service processes run (``python -c "from multiprocessing.X import main
+#: ..."``); ``semaphore_tracker`` is the tracker's name before Python 3.8.
+TRACKERS = (b"multiprocessing.resource_tracker", b"multiprocessing.semaphore_tracker")
+FORKSERVER = b"multiprocessing.forkserver"
+
+
+def service(pid: int) -> bool:
+    """Whether ``pid`` is a multiprocessing resource tracker or forkserver (whose children keep
+    its command line: the forkserver is the one whose parent is no forkserver)."""
+    cmdline = _cmdline(pid)
+    if any(name in cmdline for name in TRACKERS):
+        return True
+    if FORKSERVER not in cmdline:
+        return False
+    with contextlib.suppress(psutil.Error):
+        return FORKSERVER not in _cmdline(psutil.Process(pid).ppid())
+    return False
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
 
 
 def _running(proc: psutil.Process) -> bool:

@@ -229,6 +229,36 @@ def test_a_user_project_with_its_own_analysis_and_repro(pytester: pytest.Pyteste
     result.stdout.fnmatch_lines(["*test_stall*HangProven*"])
 
 
+SERVICES = """
+import multiprocessing as mp, os
+import pytest
+
+def child(q):
+    q.put(b"x" * (1 << 20))
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_stall(method):
+    ctx = mp.get_context(method)
+    q = ctx.Queue(); p = ctx.Process(target=child, args=(q,)); p.start(); p.join()
+
+def test_the_services_live_on():
+    from multiprocessing import forkserver, resource_tracker
+    for pid in (resource_tracker._resource_tracker._pid, forkserver._forkserver._forkserver_pid):
+        assert os.waitpid(pid, os.WNOHANG) == (0, 0), "killed"
+"""
+
+
+@pytest.mark.timeout(120)
+def test_the_resource_tracker_and_the_forkserver_are_never_killed(
+    pytester: pytest.Pytester, no_leaks: None
+) -> None:
+    # Both wait behind the hang, all their threads stuck, but the session needs them after it.
+    pytester.makepyfile(test_services=SERVICES)
+    result = run(pytester, "--joinstall", "-p", "no:randomly")
+    result.assert_outcomes(failed=2, passed=1)
+    assert "resource tracker" in result.stdout.str()  # it was in the graph, stuck behind
+
+
 MARKED = """
 import multiprocessing as mp, threading
 import pytest

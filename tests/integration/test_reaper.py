@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -44,6 +45,39 @@ def test_a_stalled_run_killed_with_its_resource_tracker_leaves_no_semaphore(meth
     assert left == [], f"left in /dev/shm: {left}"
 
 
+#: Creates named semaphores as fast as it can (each one also registered with a resource
+#: tracker, which the kill takes too): a kill lands inside sem_open sooner or later.
+CREATOR = """
+import multiprocessing as mp
+ctx = mp.get_context("spawn")
+locks = [ctx.Lock()]
+print("READY", flush=True)
+while len(locks) < 20000:
+    locks.append(ctx.Lock())
+"""
+
+
+def _semaphore_files() -> set[Path]:
+    return set(Path("/dev/shm").glob("sem.mp-*")) | set(Path("/dev/shm").glob("sem.??????"))
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("how", ["session", "kill_and_clean"])
+def test_a_tree_killed_while_it_creates_semaphores_leaves_none(how: str) -> None:
+    before = _semaphore_files()
+    for _ in range(5):
+        argv = [sys.executable, "-c", CREATOR]
+        with reaper.session(argv, stdout=subprocess.PIPE) as proc:
+            assert proc.stdout is not None and proc.stdout.readline() == b"READY\n"
+            time.sleep(0.05)  # not a measurement: let it be creating when the kill comes
+            if how == "kill_and_clean":
+                reaper.kill_and_clean(reaper.members(proc.pid))
+        left = _semaphore_files() - before
+        for path in left:  # the next tests must not inherit them
+            path.unlink()
+        assert not left, f"{len(left)} left, e.g. {sorted(left)[0]}"
+
+
 def test_semaphores_are_found_by_the_inodes_the_group_maps(tmp_path: Path) -> None:
     proc, shm = tmp_path / "proc", tmp_path / "shm"
     (proc / "41").mkdir(parents=True)
@@ -52,6 +86,12 @@ def test_semaphores_are_found_by_the_inodes_the_group_maps(tmp_path: Path) -> No
     ours, theirs, other = (shm / n for n in ("sem.mp-abc", "sem.mp-xyz", "sem.other"))
     for path in (ours, theirs, other):
         path.write_bytes(b"\0" * 32)
+    # Stopped inside sem_open: glibc's temporary file, created and still open, not yet mapped.
+    half_made = shm / "sem.Ab12Cd"
+    half_made.touch()
+    (proc / "41" / "fd").mkdir()
+    (proc / "41" / "fd" / "3").symlink_to(half_made)
+    (proc / "41" / "fd" / "4").symlink_to(tmp_path)
     (proc / "41" / "stat").write_text("41 (a (b) c) S 1 7 7 0 -1")
     (proc / "41" / "maps").write_text(
         f"7f00-7f01 rw-s 00000000 00:1a {ours.stat().st_ino} {shm}/sem.Tmp1 (deleted)\n"
@@ -60,7 +100,7 @@ def test_semaphores_are_found_by_the_inodes_the_group_maps(tmp_path: Path) -> No
     )
     (proc / "42" / "stat").write_text("42 (x) S 1 8 8 0 -1")
     assert reaper.members(7, proc) == [41]
-    assert reaper.semaphores_of([41, 43], proc, shm) == {str(ours)}
+    assert reaper.semaphores_of([41, 43], proc, shm) == {str(ours), str(half_made)}
 
 
 @pytest.mark.timeout(60)
