@@ -49,7 +49,11 @@ def started(*argv: str) -> Iterator[subprocess.Popen[str]]:
 
 
 def kill_session(pgid: int) -> None:
-    """Kill a session started with ``start_new_session`` and unlink the semaphores it mapped."""
+    """Kill a session started with ``start_new_session`` and unlink the semaphores it mapped.
+
+    The group is frozen first, so that no member forks a process the listing would miss."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGSTOP)
     reaper.kill_and_clean(reaper.members(pgid))
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
