@@ -15,8 +15,13 @@ any one of them suffices:
   writer of a sentinel it stands for its children.
 
 A wait that ends by itself soon (a timeout under ``MIN_TIMED`` s, or any timed wait with no
-possible waker, which is a sleep) is not an edge: the thread is live. Running, sleeping, disk
-waits and anything unrecognised are live too. Everything here is pure.
+possible waker, which is a sleep) is not an edge: the thread is live. Nor is a timed *futex*
+wait, however long: ``Event.wait(2)``, ``Condition.wait(2)``, ``Lock.acquire(timeout=2)`` are
+how threads pace themselves (``while not stop.wait(2): drain()``), and from outside its timeout
+cannot be told from a sleep: the thread may well read the pipe once it ends. A timed *poll* is
+an edge: it is how ``join(T)`` waits for a child's exit, and its timeout is the join giving up
+(the cycle holds until then). Running, sleeping, disk waits and anything unrecognised are live
+too. Everything here is pure.
 """
 
 from __future__ import annotations
@@ -209,8 +214,9 @@ def wait_of(snap: Snapshot, proc: Process, th: Thread, min_timed: float = MIN_TI
         # A socket, a terminal, a file lock: it waits, but on something outside the graph.
         what = f"in {call}, waiting on something outside the tree"
         return Wait(proc.pid, th.tid, Kind.LIVE, frozenset(), what, outside=True)
-    if wait.timeout is not None and (not wait.wakers or wait.timeout < min_timed):
-        # A timed wait nobody can end early is a sleep; a short one is a polling loop.
+    if wait.timeout is not None and (not wait.wakers or wait.timeout < min_timed or call == "futex"):
+        # A timed wait nobody can end early is a sleep; a short one is a polling loop; a timed
+        # futex may be a thread's pace between steps (see the module's docstring).
         return _live(proc, th, f"in a timed wait ({wait.what}) that ends within {wait.timeout:.2f} s")
     return wait
 

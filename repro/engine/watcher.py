@@ -92,12 +92,15 @@ def _holds_any(pid: str, links: set[str]) -> bool:
     except OSError:
         return False
     try:
-        for fd in os.listdir(dfd):
+        fds = os.listdir(dfd)  # ENOENT once the process has exited since the open
+        for fd in fds:
             try:
                 if os.readlink(fd, dir_fd=dfd) in links:
                     return True
             except OSError:
                 continue
+        return False
+    except OSError:
         return False
     finally:
         os.close(dfd)

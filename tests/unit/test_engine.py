@@ -199,6 +199,29 @@ def test_a_long_timed_join_holds_the_cycle_until_it_ends() -> None:
     assert knot.release == 10.0 and knot.through_pipe
 
 
+def test_a_drain_thread_paced_by_a_timed_event_is_live_beside_a_join() -> None:
+    # `while not stop.wait(2): q.get()` beside `p.join()`: the main thread could set the event,
+    # but the wait's timeout is the drain's step, after which it reads. Never a proof.
+    paced = thread(13, FUTEX, (0, 0x89, 0, 1), timeout=2.0)
+    snap = Snapshot(0.0, (
+        proc(10, 1, (thread(10, WAIT4, (11,)), paced), (pipe_end(3, 99, False),)),
+        proc(11, 10, (thread(11, FUTEX, (0, 0x89, 0, 0)), thread(12, WRITE, (4, 0, 70000))), (pipe_end(4, 99, True),)),
+    ), ())  # fmt: skip
+    w = waits.waits(snap)
+    assert w[(10, 13)].kind is Kind.LIVE
+    assert not graph.analyse(w).stuck
+    # The same thread waiting on the event for ever would close the cycle.
+    forever = dataclasses.replace(paced, timeout=None)
+    snap = dataclasses.replace(
+        snap,
+        procs=(
+            dataclasses.replace(snap.procs[0], threads=(snap.procs[0].threads[0], forever)),
+            snap.procs[1],
+        ),
+    )
+    assert graph.analyse(waits.waits(snap)).forever == {(10, 10), (10, 13), (11, 11), (11, 12)}
+
+
 def test_a_bystander_thread_is_ignored_but_a_live_sibling_is_not() -> None:
     snap = Snapshot(0.0, (
         proc(10, 1, (thread(10, WAIT4, (11,)), thread(13, SLEEP)), (pipe_end(3, 99, False),)),
