@@ -19,9 +19,11 @@ possible waker, which is a sleep) is not an edge: the thread is live. Nor is a t
 wait, however long: ``Event.wait(2)``, ``Condition.wait(2)``, ``Lock.acquire(timeout=2)`` are
 how threads pace themselves (``while not stop.wait(2): drain()``), and from outside its timeout
 cannot be told from a sleep: the thread may well read the pipe once it ends. A timed *poll* is
-an edge: it is how ``join(T)`` waits for a child's exit, and its timeout is the join giving up
-(the cycle holds until then). Running, sleeping, disk waits and anything unrecognised are live
-too. Everything here is pure.
+an edge only on pipes whose other end only *other* processes hold: that is how ``join(T)`` waits
+for a child's exit (its sentinel), and the timeout is the join giving up (the cycle holds until
+then). A timed poll of a pipe its own process can write (``ctrl.get(timeout=2)`` on a queue of
+its own) is a pace like the futex above. Running, sleeping, disk waits and anything unrecognised
+are live too. Everything here is pure.
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ class Wait:
     what: str
     #: A waker lies outside what we can see (a socket peer, a process not in the snapshot).
     outside: bool = False
+    #: A poll of a pipe whose other end the poller's own process holds (a queue of its own).
+    own_end: bool = False
     #: Seconds the wait was given, when it is timed: it ends by itself then.
     timeout: float | None = None
     #: For pipe waits: the pipe's inode; for exit waits: the processes waited for.
@@ -152,6 +156,7 @@ def _exit_wait(snap: Snapshot, proc: Process, th: Thread, me: Tid, call: str) ->
 def _poll_wait(snap: Snapshot, proc: Process, th: Thread, me: Tid, call: str) -> Wait:
     wakers: set[Tid] = set()
     outside = not th.fds
+    own_end = False
     on = []
     for fd, events in th.fds:
         end = proc.fd(fd)
@@ -162,14 +167,25 @@ def _poll_wait(snap: Snapshot, proc: Process, th: Thread, me: Tid, call: str) ->
         if events & syscalls.POLLIN and end.readable:
             writers = holders(snap, end.inode, write=True, exits=True)
             outside |= not writers
+            own_end |= proc in writers
             wakers |= _threads(writers, me)
         if events & syscalls.POLLOUT and end.writable:
             readers = holders(snap, end.inode, write=False)
             outside |= not readers
+            own_end |= proc in readers
             wakers |= _threads(readers, me)
         on.append(f"pipe:[{end.inode}]")
     what = f"{call} on {', '.join(on) or 'nothing'}"
-    return Wait(proc.pid, th.tid, Kind.POLL, frozenset(wakers), what, outside=outside, timeout=th.timeout)
+    return Wait(
+        proc.pid,
+        th.tid,
+        Kind.POLL,
+        frozenset(wakers),
+        what,
+        outside=outside,
+        own_end=own_end,
+        timeout=th.timeout,
+    )
 
 
 def _futex_wait(snap: Snapshot, proc: Process, th: Thread, me: Tid) -> Wait:
@@ -214,9 +230,10 @@ def wait_of(snap: Snapshot, proc: Process, th: Thread, min_timed: float = MIN_TI
         # A socket, a terminal, a file lock: it waits, but on something outside the graph.
         what = f"in {call}, waiting on something outside the tree"
         return Wait(proc.pid, th.tid, Kind.LIVE, frozenset(), what, outside=True)
-    if wait.timeout is not None and (not wait.wakers or wait.timeout < min_timed or call == "futex"):
+    paced = call == "futex" or wait.own_end
+    if wait.timeout is not None and (not wait.wakers or wait.timeout < min_timed or paced):
         # A timed wait nobody can end early is a sleep; a short one is a polling loop; a timed
-        # futex may be a thread's pace between steps (see the module's docstring).
+        # futex, or a poll of a pipe of its own, may be a thread's pace between steps.
         return _live(proc, th, f"in a timed wait ({wait.what}) that ends within {wait.timeout:.2f} s")
     return wait
 

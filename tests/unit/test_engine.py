@@ -222,6 +222,24 @@ def test_a_drain_thread_paced_by_a_timed_event_is_live_beside_a_join() -> None:
     assert graph.analyse(waits.waits(snap)).forever == {(10, 10), (10, 13), (11, 11), (11, 12)}
 
 
+def test_a_timed_poll_of_a_pipe_of_its_own_is_a_pace_but_of_a_childs_sentinel_a_join() -> None:
+    # The drain thread waits up to 2 s on a control queue its own process writes (pipe 98),
+    # then reads the data pipe (99): live. Polling a child's sentinel (97) instead is join(2).
+    def snap_with(poll: Thread, fds: tuple[Fd, ...]) -> Snapshot:
+        return Snapshot(0.0, (
+            proc(10, 1, (thread(10, WAIT4, (11,)), poll), (pipe_end(3, 99, False), *fds)),
+            proc(11, 10, (thread(11, FUTEX, (0, 0x89, 0, 0)), thread(12, WRITE, (4, 0, 70000))),
+                 (pipe_end(4, 99, True), pipe_end(6, 97, True))),
+        ), ())  # fmt: skip
+
+    paced = thread(13, POLL, (0, 1, 2000), fds=((5, 1),), timeout=2.0)
+    own = snap_with(paced, (pipe_end(5, 98, False), pipe_end(7, 98, True)))
+    assert waits.waits(own)[(10, 13)].kind is Kind.LIVE and not one(own).stuck
+    join = snap_with(paced, (pipe_end(5, 97, False),))
+    assert waits.waits(join)[(10, 13)].kind is Kind.POLL
+    assert one(join).stuck == {(10, 10), (10, 13), (11, 11), (11, 12)}
+
+
 def test_a_bystander_thread_is_ignored_but_a_live_sibling_is_not() -> None:
     snap = Snapshot(0.0, (
         proc(10, 1, (thread(10, WAIT4, (11,)), thread(13, SLEEP)), (pipe_end(3, 99, False),)),
