@@ -6,6 +6,7 @@ import json
 import os
 import re
 import selectors
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -139,7 +140,8 @@ def run(spec: RunSpec, listener: Listener | None = None) -> RunResult:
         # The target's join(T) is one wait, not a polling loop: a timed wait of any length that
         # holds across two samples is part of the cycle, for as long as it lasts.
         # Only a stall stops a run, so the cheap syscall gate stands in until something writes.
-        watcher = Watcher(proc.pid, min_timed=0.0, stalls_only=True)
+        # The seed's SIGALRM bounds only its reads after join, and is disarmed after each.
+        watcher = Watcher(proc.pid, min_timed=0.0, known_signals={signal.SIGALRM}, stalls_only=True)
         while sel.get_map() and time.monotonic() < deadline:
             _pump(sel, watch, SAMPLE_INTERVAL)
             if observe and watch.proof is None:

@@ -53,6 +53,7 @@ def diagnose(
     interval: float = INTERVAL,
     stacks: bool = True,
     ignore_tids: Collection[int] = (),
+    known_signals: Collection[int] = (),
     pyspy_binary: str | None = None,
     spy_timeout: float = pyspy.DUMP_TIMEOUT,
     native: bool = False,
@@ -61,11 +62,13 @@ def diagnose(
     """Watch the tree under ``pid`` until a hang is proven or ``budget`` seconds pass.
 
     Returns the proof (``stalled``/``deadlocked``) or the latest view (``blocked``/``running``),
-    with py-spy stacks of every Python process of the tree when ``stacks`` is true. Raises
+    with py-spy stacks of every Python process of the tree when ``stacks`` is true.
+    ``known_signals``: signals whose handlers the caller knows cannot end a wait (by default a
+    handled SIGALRM may be an armed alarm, so it keeps a wait open: see ``waits``). Raises
     UsageError when the PID does not exist, is a zombie, or may not be observed.
     """
     check(pid)
-    watcher = Watcher(pid, ignore_tids=ignore_tids)
+    watcher = Watcher(pid, ignore_tids=ignore_tids, known_signals=known_signals)
     deadline = time.monotonic() + budget
     found = watcher.step()
     while found is None and not watcher.gone and time.monotonic() < deadline:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
 import stat
 import struct
 import time
@@ -46,6 +47,9 @@ class Thread:
     fds: tuple[tuple[int, int], ...] = ()
     timeout: float | None = None
     shared: str | None = None
+    #: The shared futex's file still has a name (a spawn or forkserver semaphore in /dev/shm):
+    #: a process that has not mapped it yet can still open it by that name and post.
+    named: bool = False
 
     def signature(self) -> tuple[Any, ...]:
         """What must be equal in two samples for the thread to be in the same wait."""
@@ -73,8 +77,11 @@ class Process:
     fds: tuple[Fd, ...]
     #: Shared mappings (``dev:inode``) this process maps: who can wake a shared futex.
     shared_maps: tuple[str, ...] = ()
-    #: Signals with a handler installed (``SigCgt``): a SIGALRM handler may end any wait.
+    #: Signals with a handler installed (``SigCgt``): their handlers may end the main thread's
+    #: wait (see ``waits``).
     caught: int = 0
+    #: Signals of the process's POSIX timers (``timer_create``), read where a handler is caught.
+    timer_signals: tuple[int, ...] = ()
 
     def fd(self, number: int) -> Fd | None:
         return next((f for f in self.fds if f.fd == number), None)
@@ -122,6 +129,7 @@ class Snapshot:
                 p["pid"], p["ppid"], p["name"], tuple(p["cmdline"]),
                 tuple(thread(t) for t in p["threads"]), tuple(Fd(**f) for f in p["fds"]),
                 tuple(p.get("shared_maps", ())), int(p.get("caught", 0)),
+                tuple(p.get("timer_signals", ())),
             )
             for p in data["procs"]
         )  # fmt: skip
@@ -291,20 +299,27 @@ def shared_maps(pid: int) -> tuple[str, ...]:
     return tuple(sorted(out))
 
 
-def _mapping_of(pid: int, addr: int) -> str | None:
-    """``dev:inode`` of the shared mapping holding ``addr``; None for private memory; ``?`` unknown."""
+def _mapping_of(pid: int, addr: int) -> tuple[str | None, bool]:
+    """``dev:inode`` of the shared mapping holding ``addr`` (None for private memory, ``?``
+    unknown), and whether its file still has a name (``map_files`` shows the link count)."""
     try:
         text = _read(f"{PROC}/{pid}/maps")
     except OSError:
-        return UNKNOWN
+        return UNKNOWN, True
     for line in text.splitlines():
         parts = line.split(maxsplit=5)
         lo, _, hi = parts[0].partition("-")
         if int(lo, 16) <= addr < int(hi, 16):
             if parts[1][3:4] != "s":
-                return None
-            return f"{parts[3]}:{parts[4]}" if parts[4] != "0" else UNKNOWN
-    return UNKNOWN
+                return None, False
+            if parts[4] == "0":
+                return UNKNOWN, True
+            try:
+                named = os.stat(f"{PROC}/{pid}/map_files/{parts[0]}").st_nlink > 0
+            except OSError:
+                named = True  # unknown: someone may yet open it
+            return f"{parts[3]}:{parts[4]}", named
+    return UNKNOWN, True
 
 
 def process(pid: int) -> Process | None:
@@ -322,7 +337,8 @@ def process(pid: int) -> Process | None:
                 continue
             futex = syscalls.name(th.syscall) == "futex" and th.state == "S" and len(th.args) > 1
             if futex and not th.args[1] & syscalls.FUTEX_PRIVATE_FLAG:
-                th = dataclasses.replace(th, shared=_mapping_of(pid, th.args[0]))
+                key, named = _mapping_of(pid, th.args[0])
+                th = dataclasses.replace(th, shared=key, named=named)
             threads.append(th)
         fds = _fds(pid)
         caught = next(
@@ -336,7 +352,32 @@ def process(pid: int) -> Process | None:
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None
     maps = shared_maps(pid) if any(t.shared for t in threads) else ()
-    return Process(pid, ppid, name, cmdline, tuple(threads), fds, maps, caught)
+    timers = timer_signals(pid) if caught & ~UNCOUNTED else ()
+    return Process(pid, ppid, name, cmdline, tuple(threads), fds, maps, caught, timers)
+
+
+#: Handled signals that end no wait in the graph's sense: SIGINT (every Python process handles
+#: it; it interrupts, it does not make progress), the synchronous faults a crash handler
+#: (faulthandler) catches, and what a terminal sends (a resize, job control: pytest handles
+#: SIGWINCH). As a bit mask of ``SigCgt``.
+UNCOUNTED = sum(
+    1 << (s - 1)
+    for s in (
+        signal.SIGINT, signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL, signal.SIGABRT,
+        signal.SIGTRAP, signal.SIGSYS, signal.SIGWINCH, signal.SIGTSTP, signal.SIGTTIN,
+        signal.SIGTTOU, signal.SIGCONT,
+    )
+)  # fmt: skip
+
+
+def timer_signals(pid: int) -> tuple[int, ...]:
+    """The signals the process's POSIX timers deliver (``/proc/PID/timers``, ``signal: N/...``)."""
+    try:
+        text = _read(f"{PROC}/{pid}/timers")
+    except OSError:
+        return ()
+    found = {int(ln.split()[1].partition("/")[0]) for ln in text.splitlines() if ln.startswith("signal:")}
+    return tuple(sorted(found))
 
 
 def any_write(pids: Iterable[int]) -> bool:

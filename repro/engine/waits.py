@@ -12,7 +12,15 @@ any one of them suffices:
 * ``poll``/``select``/``epoll`` on pipes: the other end's holders; on anything else (a socket,
   a terminal) the world outside;
 * a multiprocessing *forkserver* writes a child's sentinel only when that child exits, so as the
-  writer of a sentinel it stands for its children.
+  writer of a sentinel it stands for its children;
+* a shared futex whose file still has a name (spawn and forkserver semaphores): also any
+  process of the tree, which may open it by that name yet (a child still starting);
+* a main thread whose process handles a signal: also whoever may send it. For SIGALRM, or a
+  signal a POSIX timer of the process delivers, that is a timer nobody can see (``outside``);
+  for any other, every process of the tree. SIGINT, the faults a crash handler catches and a
+  terminal's signals (resize, job control) do not count, nor signals the caller accounts for (``known_signals``: pytest-timeout's SIGALRM,
+  which the plugin reports on itself). A signal from outside the tree (a user's ``kill``) is
+  an intervention, not progress: it is not counted either.
 
 A wait that ends by itself soon (a timeout under ``MIN_TIMED`` s, or any timed wait with no
 possible waker, which is a sleep) is not an edge: the thread is live. Nor is a timed *futex*
@@ -30,9 +38,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import signal
 
 from joinstall.engine import syscalls
-from joinstall.engine.snapshot import UNKNOWN, Process, Snapshot, Thread
+from joinstall.engine.snapshot import UNCOUNTED, UNKNOWN, Process, Snapshot, Thread
 
 #: A timed wait shorter than this is a polling loop, not a hang: the thread wakes by itself.
 MIN_TIMED = 1.0
@@ -194,6 +203,8 @@ def _futex_wait(snap: Snapshot, proc: Process, th: Thread, me: Tid) -> Wait:
         what = "a lock or a thread join"
         return Wait(proc.pid, th.tid, Kind.FUTEX, _threads([proc], me), what, timeout=th.timeout)
     mappers = [p for p in snap.procs if th.shared in p.shared_maps or p.pid == proc.pid]
+    if th.named:  # a process yet to open it by its name may post it
+        mappers += [p for p in snap.procs if p not in mappers and not is_service(snap, p)]
     what = f"a shared semaphore (mapping {th.shared})"
     unknown = th.shared == UNKNOWN  # a mapping we could not read: whoever maps it is unknown
     return Wait(
@@ -201,12 +212,55 @@ def _futex_wait(snap: Snapshot, proc: Process, th: Thread, me: Tid) -> Wait:
     )
 
 
-def wait_of(snap: Snapshot, proc: Process, th: Thread, min_timed: float = MIN_TIMED) -> Wait:
+def is_service(snap: Snapshot, proc: Process) -> bool:
+    """multiprocessing's resource tracker or forkserver: they post no semaphore, send no signal."""
+    return any("multiprocessing.resource_tracker" in a for a in proc.cmdline) or is_forkserver(snap, proc)
+
+
+def _signalled(snap: Snapshot, proc: Process, wait: Wait, known: frozenset[int]) -> Wait:
+    """A main thread's wait that a handler of a signal someone may send can end."""
+    handled = [s for s in range(1, 65) if proc.caught >> (s - 1) & 1 and not UNCOUNTED >> (s - 1) & 1]
+    handled = [s for s in handled if s not in known]
+    if not handled:
+        return wait
+    timed = [s for s in handled if s == signal.SIGALRM or s in proc.timer_signals]
+    senders = [p for p in snap.procs if not is_service(snap, p)]
+    names = ", ".join(_signame(s) for s in handled)
+    return dataclasses.replace(
+        wait,
+        wakers=wait.wakers | _threads(senders, (wait.pid, wait.tid)),
+        outside=wait.outside or bool(timed),
+        what=f"{wait.what} (or a handler of {names})",
+    )
+
+
+def _signame(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def wait_of(
+    snap: Snapshot,
+    proc: Process,
+    th: Thread,
+    min_timed: float = MIN_TIMED,
+    known: frozenset[int] = frozenset(),
+) -> Wait:
     """The wait of one thread, from the kernel's view alone.
 
     ``min_timed``: a timed wait shorter than this is live. A program whose timed waits are known
     not to be polling loops (joinstall's own target, whose ``join(T)`` is one wait) passes 0.
+    ``known``: handled signals whose senders the caller accounts for.
     """
+    wait = _wait_of(snap, proc, th, min_timed)
+    if wait.blocking and th.tid == proc.pid:
+        return _signalled(snap, proc, wait, known)
+    return wait
+
+
+def _wait_of(snap: Snapshot, proc: Process, th: Thread, min_timed: float) -> Wait:
     me = (proc.pid, th.tid)
     if th.state in "ZX":
         return Wait(proc.pid, th.tid, Kind.GONE, frozenset(), "exited")
@@ -238,6 +292,10 @@ def wait_of(snap: Snapshot, proc: Process, th: Thread, min_timed: float = MIN_TI
     return wait
 
 
-def waits(snap: Snapshot, min_timed: float = MIN_TIMED) -> dict[Tid, Wait]:
+def waits(
+    snap: Snapshot, min_timed: float = MIN_TIMED, known_signals: frozenset[int] = frozenset()
+) -> dict[Tid, Wait]:
     """Every thread's wait, keyed by (pid, tid)."""
-    return {(p.pid, t.tid): wait_of(snap, p, t, min_timed) for p in snap.procs for t in p.threads}
+    return {
+        (p.pid, t.tid): wait_of(snap, p, t, min_timed, known_signals) for p in snap.procs for t in p.threads
+    }

@@ -119,7 +119,7 @@ class Watcher:
 
     ``ignore_tids``: kernel thread ids of bystanders that can never break a cycle (a watcher's
     own thread inside the watched process). ``extra_pids``: processes to watch beside the tree.
-    ``min_timed``: see ``waits.wait_of``. ``stalls_only``: the caller wants only a ``stalled``
+    ``min_timed``, ``known_signals``: see ``waits``. ``stalls_only``: the caller wants only a ``stalled``
     verdict (a cycle through a full pipe), so while no thread of the tree sleeps in ``write()``
     a cheap read of the threads' syscalls stands in for the full sample.
     """
@@ -131,10 +131,12 @@ class Watcher:
         ignore_tids: Collection[int] = (),
         extra_pids: Iterable[int] = (),
         min_timed: float = waits.MIN_TIMED,
+        known_signals: Collection[int] = (),
         stalls_only: bool = False,
     ) -> None:
         self.root = root
         self.min_timed = min_timed
+        self.known_signals = frozenset(known_signals)
         self.stalls_only = stalls_only
         self.ignore_tids = frozenset(ignore_tids)
         self.extra = set(extra_pids)
@@ -149,7 +151,9 @@ class Watcher:
         return {(p.pid, t.tid) for p in snap.procs for t in p.threads if t.tid in self.ignore_tids}
 
     def _analyse(self, snap: Snapshot, live: Collection[Tid] = ()) -> Knot:
-        return graph.analyse(waits.waits(snap, self.min_timed), live=live, ignore=self._ignore(snap))
+        return graph.analyse(
+            waits.waits(snap, self.min_timed, self.known_signals), live=live, ignore=self._ignore(snap)
+        )
 
     def step(self) -> Diagnosis | None:
         """One sample; the proven Diagnosis once a hang is proven (and from then on), else None."""

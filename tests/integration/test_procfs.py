@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import threading
 
 import pytest
@@ -61,3 +63,20 @@ def test_parse_syscall_forms() -> None:
     assert procfs.parse_syscall("-1 0x7ffc 0x7f00") == (-1, ())
     nr, args = procfs.parse_syscall("1 0x5 0x7f00 0x10004 0x0 0x0 0x0 0x7ffc 0x7f00")
     assert nr == 1 and args[0] == 5 and args[2] == 0x10004
+
+
+def test_a_posix_timer_is_seen_with_its_signal_and_a_handler_in_the_mask() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    timer = ctypes.c_void_p()
+    # No sigevent: the timer notifies with SIGALRM, as timer_create(2) documents.
+    assert libc.timer_create(1, None, ctypes.byref(timer)) == 0, ctypes.get_errno()
+    previous = signal.signal(signal.SIGALRM, lambda *_: None)
+    try:
+        assert signal.SIGALRM in snapshot.timer_signals(os.getpid())
+        me = snapshot.process(os.getpid())
+        assert me is not None and signal.SIGALRM in me.timer_signals
+        assert me.caught >> (signal.SIGALRM - 1) & 1
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+        libc.timer_delete(timer)
+    assert signal.SIGALRM not in snapshot.timer_signals(os.getpid())

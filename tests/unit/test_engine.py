@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -238,6 +239,68 @@ def test_a_timed_poll_of_a_pipe_of_its_own_is_a_pace_but_of_a_childs_sentinel_a_
     join = snap_with(paced, (pipe_end(5, 97, False),))
     assert waits.waits(join)[(10, 13)].kind is Kind.POLL
     assert one(join).stuck == {(10, 10), (10, 13), (11, 11), (11, 12)}
+
+
+def _seed_stall(parent: Process) -> Snapshot:
+    """The seed's knot: the parent in wait4, the child's feeder blocked writing the full pipe."""
+    return Snapshot(0.0, (
+        parent,
+        proc(11, 10, (thread(11, FUTEX, (0, 0x89, 0, 0)), thread(12, WRITE, (4, 0, 70000))), (pipe_end(4, 99, True),)),
+    ), ())  # fmt: skip
+
+
+def _parent(caught: int = 0, timers: tuple[int, ...] = ()) -> Process:
+    return dataclasses.replace(
+        proc(10, 1, (thread(10, WAIT4, (11,)),), (pipe_end(3, 99, False),)),
+        caught=caught,
+        timer_signals=timers,
+    )
+
+
+def _mask(*sigs: int) -> int:
+    return sum(1 << (s - 1) for s in sigs)
+
+
+def test_a_handled_alarm_keeps_the_cycle_open_unless_the_caller_knows_it() -> None:
+    # An armed alarm cannot be seen from outside: its handler may read the queue.
+    alarmed = _seed_stall(_parent(_mask(signal.SIGALRM, signal.SIGINT)))
+    assert waits.waits(alarmed)[(10, 10)].outside and not one(alarmed).stuck
+    known = waits.waits(alarmed, known_signals=frozenset({signal.SIGALRM}))
+    assert graph.analyse(known).forever == {(10, 10), (11, 11), (11, 12)}
+    # SIGINT (every Python process handles it) and a crash handler's faults count for nothing.
+    plain = _seed_stall(_parent(_mask(signal.SIGINT, signal.SIGSEGV, signal.SIGABRT)))
+    assert one(plain).forever == {(10, 10), (11, 11), (11, 12)}
+
+
+def test_a_posix_timer_signal_is_an_alarm_too() -> None:
+    timed = _seed_stall(_parent(_mask(signal.SIGUSR2), timers=(signal.SIGUSR2,)))
+    assert waits.waits(timed)[(10, 10)].outside and not one(timed).stuck
+
+
+def test_another_handled_signal_waits_for_the_trees_processes_that_may_send_it() -> None:
+    handled = _parent(_mask(signal.SIGUSR1))
+    stuck = _seed_stall(handled)
+    assert one(stuck).forever == {(10, 10), (11, 11), (11, 12)}  # nobody left to send it
+    helper = proc(13, 10, (thread(13, SLEEP),))  # `sleep 3; kill -USR1 $parent`
+    live = dataclasses.replace(stuck, procs=(*stuck.procs, helper))
+    assert (13, 13) in waits.waits(live)[(10, 10)].wakers and not one(live).stuck
+    # A forkserver or a resource tracker never sends one.
+    server = proc(13, 10, (thread(13, SLEEP),), cmd="from multiprocessing.forkserver import main")
+    served = dataclasses.replace(stuck, procs=(*stuck.procs, server))
+    assert one(served).forever == {(10, 10), (11, 11), (11, 12)}
+
+
+def test_a_named_semaphore_may_be_posted_by_a_process_that_has_not_opened_it_yet() -> None:
+    # spawn: the parent waits on ready.wait() while the child still imports, semaphore unmapped.
+    wait = thread(10, FUTEX, (0, 0x9, 0, 0), shared="00:1b:77")
+    child = proc(11, 10, (thread(11, SLEEP),))
+    parent = dataclasses.replace(proc(10, 1, (wait,)), shared_maps=("00:1b:77",))
+    unlinked = Snapshot(0.0, (parent, child), ())
+    assert one(unlinked).forever == {(10, 10)}  # fork: unlinked, only a mapper could post it
+    named = Snapshot(
+        0.0, (dataclasses.replace(parent, threads=(dataclasses.replace(wait, named=True),)), child), ()
+    )
+    assert (11, 11) in waits.waits(named)[(10, 10)].wakers and not one(named).stuck
 
 
 def test_a_bystander_thread_is_ignored_but_a_live_sibling_is_not() -> None:
