@@ -18,9 +18,9 @@ any one of them suffices:
 * a main thread whose process handles a signal: also whoever may send it. For SIGALRM, or a
   signal a POSIX timer of the process delivers, that is a timer nobody can see (``outside``);
   for any other, every process of the tree. SIGINT, the faults a crash handler catches and a
-  terminal's signals (resize, job control) do not count, nor signals the caller accounts for (``known_signals``: pytest-timeout's SIGALRM,
-  which the plugin reports on itself). A signal from outside the tree (a user's ``kill``) is
-  an intervention, not progress: it is not counted either.
+  terminal's signals (resize, job control) do not count, nor signals the caller accounts for
+  (``known_signals``: pytest-timeout's SIGALRM, which the plugin reports on itself). A signal
+  from outside the tree (a user's ``kill``) is an intervention, not progress: not counted.
 
 A wait that ends by itself soon (a timeout under ``MIN_TIMED`` s, or any timed wait with no
 possible waker, which is a sleep) is not an edge: the thread is live. Nor is a timed *futex*
@@ -39,6 +39,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import signal
+from collections.abc import Sequence
 
 from joinstall.engine import syscalls
 from joinstall.engine.snapshot import UNCOUNTED, UNKNOWN, Process, Snapshot, Thread
@@ -97,13 +98,28 @@ def _threads(procs: list[Process], exclude: Tid | None = None) -> frozenset[Tid]
     )
 
 
+#: What multiprocessing's service processes run (``python -c "from multiprocessing.X import
+#: main; ..."``); ``semaphore_tracker`` is the tracker's name before Python 3.8.
+TRACKERS = ("multiprocessing.resource_tracker", "multiprocessing.semaphore_tracker")
+FORKSERVER = "multiprocessing.forkserver"
+
+
+def _runs(cmdline: Sequence[str], *modules: str) -> bool:
+    return any(m in arg for arg in cmdline for m in modules)
+
+
+def is_tracker(cmdline: Sequence[str]) -> bool:
+    return _runs(cmdline, *TRACKERS)
+
+
+def is_forkserver_cmdline(cmdline: Sequence[str], parent: Sequence[str]) -> bool:
+    """The forkserver itself: its children keep its command line, its parent does not."""
+    return _runs(cmdline, FORKSERVER) and not _runs(parent, FORKSERVER)
+
+
 def is_forkserver(snap: Snapshot, proc: Process) -> bool:
-    """The multiprocessing forkserver itself (its children keep its command line)."""
-
-    def marked(p: Process | None) -> bool:
-        return p is not None and any("multiprocessing.forkserver" in arg for arg in p.cmdline)
-
-    return marked(proc) and not marked(snap.proc(proc.ppid))
+    parent = snap.proc(proc.ppid)
+    return is_forkserver_cmdline(proc.cmdline, parent.cmdline if parent else ())
 
 
 def holders(snap: Snapshot, inode: int, *, write: bool, exits: bool = False) -> list[Process]:
@@ -214,7 +230,7 @@ def _futex_wait(snap: Snapshot, proc: Process, th: Thread, me: Tid) -> Wait:
 
 def is_service(snap: Snapshot, proc: Process) -> bool:
     """multiprocessing's resource tracker or forkserver: they post no semaphore, send no signal."""
-    return any("multiprocessing.resource_tracker" in a for a in proc.cmdline) or is_forkserver(snap, proc)
+    return is_tracker(proc.cmdline) or is_forkserver(snap, proc)
 
 
 def _signalled(snap: Snapshot, proc: Process, wait: Wait, known: frozenset[int]) -> Wait:
@@ -230,7 +246,9 @@ def _signalled(snap: Snapshot, proc: Process, wait: Wait, known: frozenset[int])
         wait,
         wakers=wait.wakers | _threads(senders, (wait.pid, wait.tid)),
         outside=wait.outside or bool(timed),
-        what=f"{wait.what} (or a handler of {names})",
+        what=f"{wait.what} (a {names} handler may end it)"
+        if len(handled) == 1
+        else f"{wait.what} ({names} handlers may end it)",
     )
 
 

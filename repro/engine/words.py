@@ -14,7 +14,7 @@ from joinstall.engine import syscalls
 from joinstall.engine.diagnosis import Diagnosis, PipeInfo, ThreadInfo, Verdict
 from joinstall.engine.graph import Knot
 from joinstall.engine.snapshot import Process, Snapshot
-from joinstall.engine.waits import Kind, Tid, Wait, holders, is_forkserver
+from joinstall.engine.waits import Kind, Tid, Wait, holders, is_forkserver, is_tracker
 from joinstall.spy import pyspy
 
 #: What py-spy says of a thread, keyed by (pid, tid): (thread name, role in words, frame).
@@ -41,7 +41,7 @@ FIX_NOBODY = "nothing in the process can ever wake this wait (an event nobody se
 def roles(snap: Snapshot, root: int) -> dict[int, str]:
     out: dict[int, str] = {}
     for p in snap.procs:
-        if any("multiprocessing.resource_tracker" in a for a in p.cmdline):
+        if is_tracker(p.cmdline):
             out[p.pid] = "resource tracker"
         elif is_forkserver(snap, p):
             out[p.pid] = "forkserver"

@@ -52,31 +52,24 @@ def kill(pids: Iterable[int]) -> list[int]:
     return sorted(doomed)
 
 
-#: What multiprocessing's service processes run (``python -c "from multiprocessing.X import main
-#: ..."``); ``semaphore_tracker`` is the tracker's name before Python 3.8.
-TRACKERS = (b"multiprocessing.resource_tracker", b"multiprocessing.semaphore_tracker")
-FORKSERVER = b"multiprocessing.forkserver"
-
-
 def service(pid: int) -> bool:
-    """Whether ``pid`` is a multiprocessing resource tracker or forkserver (whose children keep
-    its command line: the forkserver is the one whose parent is no forkserver)."""
+    """Whether ``pid`` is a multiprocessing resource tracker or the forkserver itself."""
+    from joinstall.engine import waits
+
     cmdline = _cmdline(pid)
-    if any(name in cmdline for name in TRACKERS):
+    if waits.is_tracker(cmdline):
         return True
-    if FORKSERVER not in cmdline:
-        return False
     with contextlib.suppress(psutil.Error):
-        return FORKSERVER not in _cmdline(psutil.Process(pid).ppid())
+        return waits.is_forkserver_cmdline(cmdline, _cmdline(psutil.Process(pid).ppid()))
     return False
 
 
-def _cmdline(pid: int) -> bytes:
+def _cmdline(pid: int) -> list[str]:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read()
+            return f.read().decode(errors="replace").split("\0")
     except OSError:
-        return b""
+        return []
 
 
 def _running(proc: psutil.Process) -> bool:

@@ -10,14 +10,15 @@ if __name__ == "__mp_main__":
     time.sleep(1.5)  # a slow import in the child
 
 
-def child(ready):
+def child(ready, slow):
+    time.sleep(slow)  # with fork the import is not repeated: be slow here instead
     ready.set()
 
 
 if __name__ == "__main__":
     ctx = mp.get_context(sys.argv[1])
     ready = ctx.Event()
-    p = ctx.Process(target=child, args=(ready,))
+    p = ctx.Process(target=child, args=(ready, 1.5 if sys.argv[1] == "fork" else 0))
     p.start()
     print("READY", flush=True)
     ready.wait()
