@@ -358,14 +358,16 @@ def process(pid: int) -> Process | None:
 
 #: Handled signals that end no wait in the graph's sense: SIGINT (every Python process handles
 #: it; it interrupts, it does not make progress), the synchronous faults a crash handler
-#: (faulthandler) catches, and what a terminal sends (a resize, job control: pytest handles
-#: SIGWINCH). As a bit mask of ``SigCgt``.
+#: (faulthandler) catches, what a terminal sends (a resize, job control: pytest handles
+#: SIGWINCH), and the two real-time signals glibc keeps for itself in every process with threads
+#: (32, thread cancellation; 33, set*id across threads: a queue's feeder makes a child threaded).
+#: As a bit mask of ``SigCgt``.
 UNCOUNTED = sum(
     1 << (s - 1)
     for s in (
         signal.SIGINT, signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL, signal.SIGABRT,
         signal.SIGTRAP, signal.SIGSYS, signal.SIGWINCH, signal.SIGTSTP, signal.SIGTTIN,
-        signal.SIGTTOU, signal.SIGCONT,
+        signal.SIGTTOU, signal.SIGCONT, 32, 33,
     )
 )  # fmt: skip
 

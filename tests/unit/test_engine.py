@@ -267,9 +267,13 @@ def test_a_handled_alarm_keeps_the_cycle_open_unless_the_caller_knows_it() -> No
     assert waits.waits(alarmed)[(10, 10)].outside and not one(alarmed).stuck
     known = waits.waits(alarmed, known_signals=frozenset({signal.SIGALRM}))
     assert graph.analyse(known).forever == {(10, 10), (11, 11), (11, 12)}
-    # SIGINT (every Python process handles it) and a crash handler's faults count for nothing.
-    plain = _seed_stall(_parent(_mask(signal.SIGINT, signal.SIGSEGV, signal.SIGABRT)))
-    assert one(plain).forever == {(10, 10), (11, 11), (11, 12)}
+    # SIGINT (every Python process handles it), a crash handler's faults, a terminal's resize and
+    # glibc's own signals of a threaded process count for nothing, even beside a live process.
+    plain = _seed_stall(
+        _parent(_mask(signal.SIGINT, signal.SIGSEGV, signal.SIGABRT, signal.SIGWINCH, 32, 33))
+    )
+    beside = dataclasses.replace(plain, procs=(*plain.procs, proc(13, 10, (thread(13, SLEEP),))))
+    assert one(beside).forever == {(10, 10), (11, 11), (11, 12)}
 
 
 def test_a_posix_timer_signal_is_an_alarm_too() -> None:
