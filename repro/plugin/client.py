@@ -122,6 +122,8 @@ class Client:
         self.previous_handler: Any = None
         self.busy = False
         self.leftover: list[threading.Thread] = []
+        #: pytest-timeout armed its alarm before the test it is for was armed here.
+        self.alarm_pending = False
 
     # -- the monitor process ------------------------------------------------------------------
 
@@ -199,6 +201,9 @@ class Client:
             self.nlink, self.ignore = nlink, bystanders()
             line = f"B {' '.join(map(str, sorted(self.ignore)))}\n{line}"
         record = self.record = Record(self.seq, settings, threading.get_ident(), self.ignore)
+        if self.alarm_pending:
+            line += f"L {self.seq}\n"
+            self.alarm_pending = False
         self._send(line)
         return record
 
@@ -372,6 +377,13 @@ class Client:
             previous(signum, frame)
 
         signal.signal(signal.SIGALRM, on_alarm)
+        # Tell the monitor this test's SIGALRM is pytest-timeout's: it may then prove a hang
+        # that only that alarm could end (any other handled SIGALRM keeps a wait open).
+        record = self.record
+        if record is not None and not record.closing:
+            self._send(f"L {record.seq}\n")
+        else:
+            self.alarm_pending = True
 
     def _at_timeout(self, record: Record) -> None:
         record.closing = True  # our own signal must not raise a second failure on top

@@ -11,7 +11,9 @@ at a time:
                                   tree from WHEN + INTERVAL on; TID is pytest's main thread;
 * ``D SEQ``                       the test ended (its teardown too): stop watching;
 * ``H SEQ``                       the proof of test SEQ was received: no need to kill on its behalf;
-* ``Q SEQ WHEN``                  pytest-timeout fired at WHEN (monotonic): send the view then.
+* ``Q SEQ WHEN``                  pytest-timeout fired at WHEN (monotonic): send the view then;
+* ``L SEQ``                       test SEQ's SIGALRM handler is pytest-timeout's (the plugin wraps
+                                  it): a wait only that alarm could end may be proven.
 
 It answers on a result pipe: ``S SEQ`` (a hang is proven, the stacks are being taken), then
 ``P SEQ FILE`` (the proof, ``Diagnosis.to_dict()`` as JSON in FILE), or ``T SEQ FILE`` (the view
@@ -73,6 +75,8 @@ class Phase:
         self.proof: Diagnosis | None = None
         self.handled = False
         self.failed = False
+        #: The test's SIGALRM is pytest-timeout's (wrapped by the plugin), not the test's own.
+        self.alarm = False
         #: (when it ended, the watcher's state) of the latest two samples.
         self.history: list[tuple[float, Any]] = []
 
@@ -149,6 +153,8 @@ class Monitor:
             self.phase = None
         elif kind == "H" and phase is not None and phase.seq == int(args[0]):
             phase.handled = True
+        elif kind == "L" and phase is not None and phase.seq == int(args[0]):
+            phase.alarm = True
         elif kind == "Q":
             self.answer(int(args[0]), float(args[1]))
 
@@ -201,12 +207,13 @@ class Monitor:
                 load_site()
                 from joinstall.engine import Watcher
 
-                # pytest-timeout's SIGALRM is reported on by the plugin itself; its own signal
-                # comes from this monitor, only after a proof.
-                known = (signal.SIGALRM, self.signum)
-                phase.watcher = Watcher(self.pid, ignore_tids=self.ignore(), known_signals=known)
+                phase.watcher = Watcher(self.pid, ignore_tids=self.ignore())
             else:
                 phase.watcher.ignore_tids = self.ignore()
+            # The plugin's own signal comes from this monitor, only after a proof; pytest-timeout's
+            # SIGALRM is reported on by the plugin itself. A test's own alarm handler is neither.
+            known = (signal.SIGALRM, self.signum) if phase.alarm else (self.signum,)
+            phase.watcher.known_signals = frozenset(known)
             proven = phase.watcher.step()
             phase.history = [*phase.history[-1:], (time.monotonic(), phase.watcher.latest)]
             if proven is not None:

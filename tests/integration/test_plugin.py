@@ -259,6 +259,39 @@ def test_the_resource_tracker_and_the_forkserver_are_never_killed(
     assert "resource tracker" in result.stdout.str()  # it was in the graph, stuck behind
 
 
+OWN_ALARM = """
+import multiprocessing as mp, signal
+
+def child(q):
+    for _ in range(3):
+        q.put(b"x" * 300_000)
+
+def test_an_alarm_handler_drains_while_the_test_joins():
+    q = mp.Queue(); got = []
+    def drain(signum, frame):
+        while len(got) < 3:
+            got.append(q.get())
+    previous = signal.signal(signal.SIGALRM, drain)
+    try:
+        p = mp.Process(target=child, args=(q,)); p.start()
+        signal.alarm(1)
+        p.join()  # the pipe is full and the child blocked, until the alarm's handler reads
+        assert len(got) == 3
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+"""
+
+
+@pytest.mark.timeout(120)
+def test_a_tests_own_alarm_is_no_hang(pytester: pytest.Pytester, no_leaks: None) -> None:
+    # Only pytest-timeout's alarm is the plugin's to discount; a test's own handler may read.
+    # (With pytest-timeout's signal method on, a test that takes SIGALRM over breaks
+    # pytest-timeout too, and the plugin still takes SIGALRM for pytest-timeout's.)
+    pytester.makepyfile(test_own_alarm=OWN_ALARM)
+    result = run(pytester, "--joinstall")
+    result.assert_outcomes(passed=1)
+
+
 MARKED = """
 import multiprocessing as mp, threading
 import pytest
