@@ -59,15 +59,7 @@ class _Tree:
 
     def kill(self) -> None:
         # Frozen, then read, then killed: afterwards the maps are gone with the processes.
-        pids: list[int] = []
-        for _ in range(3):  # a member forked before it stopped is stopped on the next round
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.pgid, signal.SIGSTOP)
-            pids = members(self.pgid)
-            wait_stopped(pids)
-            if members(self.pgid) == pids:
-                break
-        self.semaphores |= semaphores_of(pids)
+        self.semaphores |= semaphores_of(freeze(self.pgid))
         kill_group(self.pgid)
 
     def clean(self) -> None:
@@ -104,6 +96,19 @@ def reap_group(pgid: int) -> None:
             return
         except InterruptedError:
             continue
+
+
+def freeze(pgid: int) -> list[int]:
+    """Stop every member of the group (SIGSTOP) and return them, once all have stopped."""
+    pids: list[int] = []
+    for _ in range(3):  # a member forked before it stopped is stopped on the next round
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGSTOP)
+        pids = members(pgid)
+        wait_stopped(pids)
+        if members(pgid) == pids:
+            break
+    return pids
 
 
 def kill_and_clean(pids: Sequence[int]) -> None:
@@ -172,14 +177,21 @@ def semaphores_of(pids: Sequence[int], proc: Path = Path("/proc"), shm: Path = S
     # Why scandir: a directory entry carries its inode, so no file is stat()ed (a busy /dev/shm
     # can hold thousands of semaphores of other programs).
     with contextlib.suppress(OSError), os.scandir(shm) as entries:
-        return {e.path for e in entries if _ours(e.name) and e.inode() in inodes}
+        return {e.path for e in entries if is_semaphore_file(e.name) and e.inode() in inodes}
     return set()
 
 
-def _ours(name: str) -> bool:
+def is_semaphore_file(name: str) -> bool:
     """multiprocessing's semaphore names, and glibc's temporary ones (``sem.`` + 6 characters)."""
-    prefix = SEMAPHORE_GLOB.rstrip("*")
-    return name.startswith(prefix) or (len(name) == 10 and name.startswith("sem."))
+    return name.startswith(SEMAPHORE_GLOB.rstrip("*")) or (len(name) == 10 and name.startswith("sem."))
+
+
+def semaphore_files(shm: Path = SHM) -> set[str]:
+    """Every such file in ``shm`` (one directory listing)."""
+    try:
+        return {str(shm / n) for n in os.listdir(shm) if is_semaphore_file(n)}
+    except OSError:
+        return set()
 
 
 def _mapped_inodes(piddir: Path, prefix: str) -> set[int]:

@@ -7,7 +7,6 @@ session fails with its pid and command line. Zombies are reaped on the way.
 
 from __future__ import annotations
 
-import glob
 import os
 import sys
 import time
@@ -23,9 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "repro" / "programs" / "seed.py"
 
 
-#: Named semaphores: multiprocessing's (spawn, forkserver) and glibc's temporary files that
-#: ``sem_open`` creates them under (``sem.XXXXXX``). A killed tree must not leave any.
-SEMAPHORES = ("/dev/shm/sem.mp-*", "/dev/shm/sem.??????")
+#: Named semaphores (``reaper.semaphore_files``): multiprocessing's (spawn, forkserver) and
+#: glibc's temporary files that ``sem_open`` creates them under. A killed tree must leave none.
 _semaphores_before: set[str] = set()
 #: Which test left which semaphores (so a failed session names the culprit, not only the count).
 _left_by: dict[str, list[str]] = {}
@@ -34,7 +32,7 @@ _left_by: dict[str, list[str]] = {}
 def pytest_configure(config: pytest.Config) -> None:
     """Adopt orphans, and stop at once if /proc cannot show other processes' syscalls."""
     reaper.become_subreaper()
-    _semaphores_before.update(_semaphores())
+    _semaphores_before.update(reaper.semaphore_files())
     if not procfs.available():
         pytest.exit("this platform has no Linux /proc; joinstall's tests need one", returncode=4)
     if not os.access("/proc/self/syscall", os.R_OK):
@@ -59,16 +57,12 @@ def _leaks() -> list[psutil.Process]:
     return alive
 
 
-def _semaphores() -> set[str]:
-    return {path for pattern in SEMAPHORES for path in glob.glob(pattern)}
-
-
 def _left_semaphores(before: set[str]) -> list[str]:
     """Semaphores not in ``before`` that are still there (after a short grace: a resource
     tracker that saw its program end may still be unlinking)."""
     deadline = time.monotonic() + 2.0
     while True:
-        left = sorted(_semaphores() - before)
+        left = sorted(reaper.semaphore_files() - before)
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.1)
@@ -77,9 +71,9 @@ def _left_semaphores(before: set[str]) -> list[str]:
 @pytest.fixture(autouse=True)
 def _no_semaphore_left(request: pytest.FixtureRequest) -> Iterator[None]:
     """Note any semaphore a test leaves behind; the session fails on them at its end."""
-    before = _semaphores()
+    before = reaper.semaphore_files()
     yield
-    if _semaphores() - before:
+    if reaper.semaphore_files() - before:
         left = _left_semaphores(before)
         if left:
             _left_by[request.node.nodeid] = left

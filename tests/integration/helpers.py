@@ -52,9 +52,7 @@ def kill_session(pgid: int) -> None:
     """Kill a session started with ``start_new_session`` and unlink the semaphores it mapped.
 
     The group is frozen first, so that no member forks a process the listing would miss."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGSTOP)
-    reaper.kill_and_clean(reaper.members(pgid))
+    reaper.kill_and_clean(reaper.freeze(pgid))
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
 

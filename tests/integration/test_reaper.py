@@ -57,14 +57,10 @@ while len(locks) < 20000:
 """
 
 
-def _semaphore_files() -> set[Path]:
-    return set(Path("/dev/shm").glob("sem.mp-*")) | set(Path("/dev/shm").glob("sem.??????"))
-
-
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("how", ["session", "kill_and_clean"])
 def test_a_tree_killed_while_it_creates_semaphores_leaves_none(how: str) -> None:
-    before = _semaphore_files()
+    before = reaper.semaphore_files()
     for _ in range(5):
         argv = [sys.executable, "-c", CREATOR]
         with reaper.session(argv, stdout=subprocess.PIPE) as proc:
@@ -72,9 +68,9 @@ def test_a_tree_killed_while_it_creates_semaphores_leaves_none(how: str) -> None
             time.sleep(0.05)  # not a measurement: let it be creating when the kill comes
             if how == "kill_and_clean":
                 reaper.kill_and_clean(reaper.members(proc.pid))
-        left = _semaphore_files() - before
+        left = reaper.semaphore_files() - before
         for path in left:  # the next tests must not inherit them
-            path.unlink()
+            Path(path).unlink()
         assert not left, f"{len(left)} left, e.g. {sorted(left)[0]}"
 
 
