@@ -5,11 +5,12 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 
-from joinstall.engine import snapshot, words
+from joinstall.engine import snapshot
 from joinstall.engine.diagnosis import Diagnosis
 from joinstall.engine.snapshot import Process
+from joinstall.engine.waits import Tid
 from joinstall.engine.watcher import Watcher
 from joinstall.errors import PlatformError, UsageError
 from joinstall.spy import labels as spylabels
@@ -107,6 +108,15 @@ def _dump_proven(
     return first
 
 
+def labels(threads: Iterable[stacks.Thread]) -> dict[Tid, tuple[str | None, str | None, str | None]]:
+    """What py-spy's frames say of each thread: its name, its role in words, the deciding frame."""
+    named = {}
+    for c in spylabels.of(threads).values():
+        role = c.description if c.label is not spylabels.Label.OTHER else None
+        named[(c.pid, c.tid)] = (c.name, role, c.frame.where() if c.frame else None)
+    return named
+
+
 def capture_stacks(
     diagnosis: Diagnosis,
     *,
@@ -122,10 +132,10 @@ def capture_stacks(
     are skipped. ``ignore_tids``: threads left out of the stacks (a watcher's own). A failed
     dump never aborts: it is listed under ``missing`` with its fix.
     """
-    if diagnosis.context is None:
+    evidence = diagnosis.evidence
+    if evidence is None:
         return diagnosis
-    snap, knot = diagnosis.context
-    alive = [p for p in snap.procs if not all(t.state in "ZX" for t in p.threads)]
+    alive = [p for p in evidence.after.procs if not all(t.state in "ZX" for t in p.threads)]
     pythons = [p for p in alive if pyspy.is_python(p)]
 
     def one(p: Process) -> pyspy.Dump:
@@ -135,18 +145,10 @@ def capture_stacks(
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(len(pythons), 16))) as pool:
         dumps = list(pool.map(one, pythons))
-    named: dict[tuple[int, int], tuple[str | None, str | None, str | None]] = {}
-    for d in dumps:
-        for c in spylabels.of(d.threads).values():
-            role = c.description if c.label is not spylabels.Label.OTHER else None
-            named[(c.pid, c.tid)] = (c.name, role, c.frame.where() if c.frame else None)
-    again = words.describe(
-        snap, knot, diagnosis.root, proven=diagnosis.proven, samples=diagnosis.samples,
-        seconds=diagnosis.seconds, labels=named,
-    )  # fmt: skip
     skip = frozenset(ignore_tids)
-    return dataclasses.replace(
-        again,
+    named = labels(t for d in dumps for t in d.threads)
+    # The names are evidence too: a saved diagnosis tells the same words where py-spy is absent.
+    return dataclasses.replace(evidence, labels=named).describe(
         stacks={
             str(d.pid): stacks.render([t for t in d.threads if t.tid not in skip]) for d in dumps if d.ok
         },

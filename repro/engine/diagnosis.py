@@ -18,7 +18,10 @@ import dataclasses
 import enum
 import textwrap
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from joinstall.engine.evidence import Evidence
 
 #: Bumped whenever a field changes meaning; readers refuse other versions.
 SCHEMA = 1
@@ -93,15 +96,23 @@ class Diagnosis:
     full_pipe: PipeInfo | None = None
     #: The threads of the cycle as (pid, tid), in the order of ``cycle``'s lines.
     cycle_threads: tuple[tuple[int, int], ...] = ()
-    #: The engine's state behind this result (snapshot and analysis), for ``capture_stacks``.
-    context: Any = dataclasses.field(default=None, compare=False, repr=False)
+    #: A proven hang's cause in a sentence or two, where one is recognised ("worker 123 of the
+    #: Pool is gone ..."): it never changes the verdict, only explains it.
+    cause: str = ""
+    #: What the verdict was computed from (the samples of the proof, the settings, py-spy's
+    #: thread names): ``Evidence.describe`` computes it again, anywhere (``capture_stacks`` with
+    #: stacks, ``joinstall explain`` from a saved file). None for a diagnosis read from JSON.
+    evidence: Evidence | None = dataclasses.field(default=None, compare=False, repr=False)
+    #: Accepted and dropped: ``words.describe`` still passes its snapshot and knot here, which
+    #: ``evidence`` replaces (``Evidence.describe`` sets it on what ``words.describe`` returns).
+    context: dataclasses.InitVar[Any] = None
 
     @property
     def proven(self) -> bool:
         return self.verdict.proven
 
     def to_dict(self) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "context"}
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "evidence"}
         out["verdict"] = self.verdict.value
         out["threads"] = [dataclasses.asdict(t) for t in self.threads]
         out["pipes"] = [dataclasses.asdict(p) for p in self.pipes]
@@ -118,7 +129,7 @@ class Diagnosis:
     def from_dict(cls, data: Mapping[str, Any]) -> Diagnosis:
         if data.get("schema") != SCHEMA or data.get("kind") != "diagnosis":
             raise ValueError(f"not a joinstall diagnosis of schema {SCHEMA}")
-        fields = {f.name for f in dataclasses.fields(cls)} - {"context"}
+        fields = {f.name for f in dataclasses.fields(cls)} - {"evidence"}
         kw = {k: v for k, v in data.items() if k in fields}
         kw["verdict"] = Verdict(data["verdict"])
         kw["threads"] = tuple(ThreadInfo(**t) for t in data["threads"])
@@ -136,6 +147,8 @@ class Diagnosis:
             return textwrap.wrap(body, WIDTH, initial_indent=prefix, subsequent_indent=" " * len(prefix))
 
         lines = para("", f"{self.verdict.value.upper()}: {self.summary}")
+        if self.cause:
+            lines += para("Cause: ", self.cause)
         if self.cycle:
             lines.append("The wait-for cycle:")
             for i, step in enumerate(self.cycle, 1):
@@ -145,7 +158,7 @@ class Diagnosis:
             for step in self.behind:
                 lines += para("  - ", step)
         if self.breaker:
-            lines += para("Not a hang: ", self.breaker)
+            lines += para("Not proven: ", self.breaker)
         if self.fix:
             lines += para("Fix: ", self.fix)
         for problem in self.missing:

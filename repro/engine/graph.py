@@ -44,7 +44,7 @@ class Knot:
 
     @property
     def through_pipe(self) -> bool:
-        return any(self.waits[t].kind is Kind.PIPE_WRITE for t in self.cycle)
+        return any(self.waits[t].full for t in self.cycle)
 
     def behind(self) -> list[Tid]:
         """Stuck threads that are not on the cycle: they wait for it."""
@@ -94,7 +94,7 @@ def _order(waits: Mapping[Tid, Wait], me: Tid, wakers: Collection[Tid], start: T
 
 def cycle(waits: Mapping[Tid, Wait], inside: frozenset[Tid]) -> tuple[Tid, ...]:
     """A cycle of waits within ``inside``, through a blocked pipe writer when there is one."""
-    starts = sorted(inside, key=lambda t: (waits[t].kind is not Kind.PIPE_WRITE, t[0] == t[1], t))
+    starts = sorted(inside, key=lambda t: (not waits[t].full, t[0] == t[1], t))
     for start in starts:
         if not waits[start].wakers:
             return (start,)
@@ -112,7 +112,7 @@ def _from_chain_end(waits: Mapping[Tid, Wait], ring: tuple[Tid, ...]) -> tuple[T
     """
     n = len(ring)
     for i, t in enumerate(ring):
-        if waits[t].kind is Kind.PIPE_WRITE and waits[ring[(i + 1) % n]].kind is not Kind.PIPE_WRITE:
+        if waits[t].full and not waits[ring[(i + 1) % n]].full:
             return ring[i:] + ring[:i]
     return ring
 

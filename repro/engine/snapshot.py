@@ -19,7 +19,8 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from joinstall.engine import syscalls
+from joinstall.engine import sockets, syscalls
+from joinstall.engine.sockets import Socket
 from joinstall.observe import procfs
 
 PROC = procfs.PROC
@@ -58,13 +59,16 @@ class Thread:
 
 @dataclasses.dataclass(frozen=True)
 class Fd:
-    """An open fd: ``kind`` is ``pipe``, ``socket`` or ``other``; ``inode`` for pipes and sockets."""
+    """An open fd: ``kind`` is ``pipe``, ``socket``, one of ``ANON`` or ``other``; ``inode`` for
+    pipes and sockets. ``detail`` is what tells such an fd apart where its inode cannot: a pidfd's
+    pid, a signalfd's signal mask, an eventfd's id (0 when the kernel does not say)."""
 
     fd: int
     kind: str
     inode: int
     readable: bool
     writable: bool
+    detail: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +95,9 @@ class Process:
             f.kind == "pipe" and f.inode == inode and (f.writable if write else f.readable) for f in self.fds
         )
 
+    def holds_socket(self, inode: int) -> bool:
+        return any(f.kind == "socket" and f.inode == inode for f in self.fds)
+
 
 @dataclasses.dataclass(frozen=True)
 class Pipe:
@@ -106,12 +113,17 @@ class Snapshot:
     t: float
     procs: tuple[Process, ...]
     pipes: tuple[Pipe, ...]
+    #: The sockets a thread waits on and their peers (state, peer inode, queued bytes).
+    sockets: tuple[Socket, ...] = ()
 
     def proc(self, pid: int) -> Process | None:
         return next((p for p in self.procs if p.pid == pid), None)
 
     def pipe(self, inode: int) -> Pipe | None:
         return next((p for p in self.pipes if p.inode == inode), None)
+
+    def socket(self, inode: int) -> Socket | None:
+        return next((s for s in self.sockets if s.inode == inode), None)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -133,7 +145,8 @@ class Snapshot:
             )
             for p in data["procs"]
         )  # fmt: skip
-        return cls(data["t"], procs, tuple(Pipe(**q) for q in data["pipes"]))
+        socks = tuple(Socket.from_dict(q) for q in data.get("sockets", ()))
+        return cls(data["t"], procs, tuple(Pipe(**q) for q in data["pipes"]), socks)
 
 
 #: Whether this platform has a Linux-style ``/proc`` to observe processes through.
@@ -215,16 +228,28 @@ def _wait_details(pid: int, nr: int | None, args: tuple[int, ...]) -> dict[str, 
 
 
 def _epoll_fds(pid: int, epfd: int) -> tuple[tuple[int, int], ...]:
-    """The fds an epoll instance watches, from its fdinfo (``tfd: N events: HEX``)."""
+    """The fds an epoll instance watches, from its fdinfo (``tfd: N events: HEX ... ino:HEX``).
+
+    An epoll watches open files, not numbers: a file registered as fd 7 and closed there while a
+    ``dup`` of it lives on is still watched, and 7 may name another file by now. Such an entry
+    (its inode differs from fd 7's) is given as fd -1: a file we cannot name, watched by nobody
+    we can see. So is an epoll we cannot read.
+    """
     try:
         text = _read(f"{PROC}/{pid}/fdinfo/{epfd}")
     except OSError:
-        return ()
+        return ((-1, syscalls.POLLIN),)
     out = []
     for line in text.splitlines():
         parts = line.split()
         if parts and parts[0] == "tfd:" and len(parts) >= 4:
-            out.append((int(parts[1]), int(parts[3], 16)))
+            fd = int(parts[1])
+            ino = next((int(p[4:], 16) for p in parts if p.startswith("ino:")), None)
+            try:
+                same = ino is None or os.stat(f"{PROC}/{pid}/fd/{fd}").st_ino == ino
+            except OSError:
+                same = False
+            out.append((fd if same else -1, int(parts[3], 16)))
     return tuple(out)
 
 
@@ -266,6 +291,47 @@ def _thread(pid: int, tid: int) -> Thread:
     return Thread(tid, name, state, nr, args, "" if wchan == "0" else wchan, switches, cpu, **details)
 
 
+#: Kinds of anonymous fds an event loop waits on, by what their link names (``anon_inode:[pidfd]``,
+#: or ``pidfd:[N]`` on kernels with a pid file system): each is woken by someone else.
+ANON = {
+    "pidfd": "pidfd",
+    "eventfd": "eventfd",
+    "signalfd": "signalfd",
+    "timerfd": "timerfd",
+    "inotify": "inotify",
+    "eventpoll": "epoll",
+}
+#: The line of an fd's ``fdinfo`` that tells it apart (its pid, its signal mask, its id).
+_DETAIL = {"pidfd": ("Pid:", 10), "signalfd": ("sigmask:", 16), "eventfd": ("eventfd-id:", 10)}
+
+
+def _kind(target: str) -> str:
+    if target.startswith("pipe:["):
+        return "pipe"
+    if target.startswith("socket:["):
+        return "socket"
+    if target.startswith(("anon_inode:", "pidfd:")):
+        name = target.partition(":")[2].strip("[]")
+        return ANON.get(name, "pidfd" if target.startswith("pidfd:") else "other")
+    return "other"
+
+
+def fd_detail(pid: int, fd: int, kind: str) -> int:
+    """What ``_DETAIL`` names for this fd, from its fdinfo; 0 when unknown."""
+    key, base = _DETAIL[kind]
+    try:
+        text = _read(f"{PROC}/{pid}/fdinfo/{fd}")
+    except OSError:
+        return 0
+    for line in text.splitlines():
+        if line.startswith(key):
+            try:
+                return int(line.split()[1], base)
+            except (IndexError, ValueError):
+                return 0
+    return 0
+
+
 def _fds(pid: int) -> tuple[Fd, ...]:
     out = []
     base = f"{PROC}/{pid}/fd"
@@ -277,11 +343,10 @@ def _fds(pid: int) -> tuple[Fd, ...]:
             mode = os.lstat(path).st_mode
         except OSError:
             continue
-        kind = (
-            "pipe" if target.startswith("pipe:[") else "socket" if target.startswith("socket:[") else "other"
-        )
-        inode = int(target[target.index("[") + 1 : -1]) if kind != "other" else 0
-        out.append(Fd(int(entry), kind, inode, bool(mode & stat.S_IRUSR), bool(mode & stat.S_IWUSR)))
+        kind = _kind(target)
+        inode = int(target[target.index("[") + 1 : -1]) if kind in ("pipe", "socket") else 0
+        detail = fd_detail(pid, int(entry), kind) if kind in _DETAIL else 0
+        out.append(Fd(int(entry), kind, inode, bool(mode & stat.S_IRUSR), bool(mode & stat.S_IWUSR), detail))
     return tuple(sorted(out, key=lambda f: f.fd))
 
 
@@ -424,4 +489,22 @@ def take(pids: Iterable[int]) -> Snapshot:
                 measured = procfs.pipe_state(proc.pid, end.fd, end.inode)
                 if measured is not None:
                     pipes[end.inode] = Pipe(end.inode, measured.fill, measured.capacity)
-    return Snapshot(t, tuple(procs), tuple(pipes.values()))
+    return Snapshot(t, tuple(procs), tuple(pipes.values()), _sockets(procs))
+
+
+def _sockets(procs: list[Process]) -> tuple[Socket, ...]:
+    """The sockets a thread waits on (reads, writes or polls) and their peers: one dump of the
+    kernel's socket tables, and only when some thread waits on a socket at all."""
+    waited: set[int] = set()
+    for proc in procs:
+        for th in proc.threads:
+            call = syscalls.name(th.syscall)
+            if call in syscalls.PIPE_IO or call in syscalls.SOCKET_IO:
+                numbers = [th.args[0]] if th.args else []
+            elif call in syscalls.POLLS:
+                numbers = [fd for fd, _ in th.fds]
+            else:
+                continue
+            waited |= {e.inode for n in numbers if (e := proc.fd(n)) is not None and e.kind == "socket"}
+    found = sockets.socket_table(waited, peers=True)
+    return tuple(found[i] for i in sorted(found))

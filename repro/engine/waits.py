@@ -42,7 +42,8 @@ import signal
 from collections.abc import Sequence
 
 from joinstall.engine import syscalls
-from joinstall.engine.snapshot import UNCOUNTED, UNKNOWN, Process, Snapshot, Thread
+from joinstall.engine.snapshot import UNCOUNTED, UNKNOWN, Fd, Process, Snapshot, Thread
+from joinstall.engine.sockets import Socket
 
 #: A timed wait shorter than this is a polling loop, not a hang: the thread wakes by itself.
 MIN_TIMED = 1.0
@@ -59,6 +60,9 @@ class Kind(str, enum.Enum):
     FUTEX = "futex"
     SHARED_FUTEX = "shared_futex"
     POLL = "poll"
+    #: ``recv``/``read`` on a connected socket with nothing queued; ``send`` on a full one.
+    SOCKET_READ = "socket_read"
+    SOCKET_WRITE = "socket_write"
     #: Not a wait on the graph: running, sleeping, a timed wait that ends soon, I/O elsewhere.
     LIVE = "live"
     #: A thread that has exited (zombie): it can wake nobody.
@@ -90,6 +94,11 @@ class Wait:
     @property
     def blocking(self) -> bool:
         return self.kind not in (Kind.LIVE, Kind.GONE)
+
+    @property
+    def full(self) -> bool:
+        """A writer blocked on a full buffer (a pipe's or a socket's): a stall, when proven."""
+        return self.kind in (Kind.PIPE_WRITE, Kind.SOCKET_WRITE)
 
 
 def _threads(procs: list[Process], exclude: Tid | None = None) -> frozenset[Tid]:
@@ -149,11 +158,14 @@ def _live(proc: Process, th: Thread, what: str) -> Wait:
     return Wait(proc.pid, th.tid, Kind.LIVE, frozenset(), what)
 
 
-def _pipe_wait(snap: Snapshot, proc: Process, th: Thread, me: Tid, call: str) -> Wait | None:
+def _io_wait(snap: Snapshot, proc: Process, th: Thread, me: Tid, call: str) -> Wait | None:
+    """A blocked read or write: on a pipe, or on a socket."""
     end = proc.fd(th.args[0]) if th.args else None
+    if end is not None and end.kind == "socket":
+        return _socket_wait(snap, proc, th, me, call, end)
     if end is None or end.kind != "pipe":
         return None
-    write = call in ("write", "writev")
+    write = call in syscalls.WRITES
     others = holders(snap, end.inode, write=not write)
     # Blocked with nobody at the other end is impossible (EOF, EPIPE): that end is held where we
     # cannot see it (in flight in a unix socket, in a process outside the snapshot).
@@ -162,6 +174,68 @@ def _pipe_wait(snap: Snapshot, proc: Process, th: Thread, me: Tid, call: str) ->
     what = f"{call}(fd {end.fd}) on pipe:[{end.inode}]"
     return Wait(
         proc.pid, th.tid, kind, _threads(others, me), what, outside=not others, pipe=end.inode, nbytes=nbytes
+    )
+
+
+def socket_holders(snap: Snapshot, inode: int) -> list[Process]:
+    """Processes holding a socket (any holder may read and write it)."""
+    return [p for p in snap.procs if p.holds_socket(inode)]
+
+
+def _socket_peer(snap: Snapshot, inode: int, *, write: bool) -> tuple[list[Process] | None, str]:
+    """Who can end a wait on a socket: the holders of its peer (None when nobody we can see, or
+    anyone at all, could), and the socket in words.
+
+    Open (None): a socket the tables do not show, a listening one (anyone may connect), one with
+    no peer on this machine, a read with data already queued or after the peer shut its end
+    (it returns at once), and a write whose peer has nothing queued (a blocked send we cannot
+    explain by a full buffer).
+    """
+    sock = snap.socket(inode)
+    if sock is None:
+        return None, f"socket:[{inode}]"
+    name = describe_socket(sock)
+    if sock.state == "listen":
+        return None, f"{name}, listening (anyone may connect)"
+    if not sock.peer or not sock.loopback:
+        return None, name
+    if write:
+        peer = snap.socket(sock.peer)
+        if peer is None or peer.rqueue <= 0:
+            return None, name
+    elif sock.rqueue > 0 or sock.shutdown & 1:
+        return None, name
+    return socket_holders(snap, sock.peer), name
+
+
+def describe_socket(sock: Socket) -> str:
+    """``a unix socket:[123] (its peer socket:[124])``, ``a TCP connection to 10.1.2.3:5432``."""
+    if sock.family == "unix":
+        peer = f" (its peer socket:[{sock.peer}])" if sock.peer else ""
+        return f"a unix socket:[{sock.inode}]{peer}"
+    proto = sock.family.rstrip("6").upper()
+    if sock.remote and sock.state != "listen":
+        return f"a {proto} connection to {sock.remote} (socket:[{sock.inode}])"
+    return f"a {proto} socket on {sock.local or '?'} (socket:[{sock.inode}])"
+
+
+def _socket_wait(snap: Snapshot, proc: Process, th: Thread, me: Tid, call: str, end: Fd) -> Wait:
+    write = call in syscalls.WRITES
+    peers, name = _socket_peer(snap, end.inode, write=write)
+    what = f"{call}(fd {end.fd}) on {name}"
+    if peers is None:
+        return Wait(
+            proc.pid,
+            th.tid,
+            Kind.LIVE,
+            frozenset(),
+            f"in {what}, which only something outside the tree can end",
+            outside=True,
+        )
+    kind = Kind.SOCKET_WRITE if write else Kind.SOCKET_READ
+    nbytes = th.args[2] if write and len(th.args) > 2 else 0
+    return Wait(
+        proc.pid, th.tid, kind, _threads(peers, me), what, outside=not peers, pipe=end.inode, nbytes=nbytes
     )
 
 
@@ -185,21 +259,16 @@ def _poll_wait(snap: Snapshot, proc: Process, th: Thread, me: Tid, call: str) ->
     on = []
     for fd, events in th.fds:
         end = proc.fd(fd)
-        if end is None or end.kind != "pipe" or not events & (syscalls.POLLIN | syscalls.POLLOUT):
+        ready = _ready_by(snap, proc, end, events) if end is not None else None
+        if ready is None:
             outside = True
-            on.append(f"fd {fd}")
+            on.append(_fd_name(snap, end, fd))
             continue
-        if events & syscalls.POLLIN and end.readable:
-            writers = holders(snap, end.inode, write=True, exits=True)
-            outside |= not writers
-            own_end |= proc in writers
-            wakers |= _threads(writers, me)
-        if events & syscalls.POLLOUT and end.writable:
-            readers = holders(snap, end.inode, write=False)
-            outside |= not readers
-            own_end |= proc in readers
-            wakers |= _threads(readers, me)
-        on.append(f"pipe:[{end.inode}]")
+        procs, name = ready
+        outside |= not procs
+        own_end |= proc in procs
+        wakers |= _threads(procs, me)
+        on.append(name)
     what = f"{call} on {', '.join(on) or 'nothing'}"
     return Wait(
         proc.pid,
@@ -211,6 +280,66 @@ def _poll_wait(snap: Snapshot, proc: Process, th: Thread, me: Tid, call: str) ->
         own_end=own_end,
         timeout=th.timeout,
     )
+
+
+def _ready_by(snap: Snapshot, proc: Process, end: Fd, events: int) -> tuple[list[Process], str] | None:
+    """Who can make a polled fd ready (any thread of these processes), and the fd in words;
+    None when something outside the graph can (a timer, a terminal, a file, the network).
+
+    A pipe: the other end's holders. A socket: its peer's holders (see ``_socket_peer``). A
+    pidfd: the exit of its process. An eventfd: whoever holds it. A signalfd: the senders of its
+    signals (``_senders``). A timerfd, an inotify fd, a nested epoll, anything else: outside.
+    """
+    wanted = events & (syscalls.POLLIN | syscalls.POLLOUT)
+    if not wanted:
+        return None
+    if end.kind == "pipe":
+        found: list[Process] = []
+        if events & syscalls.POLLIN and end.readable:
+            writers = holders(snap, end.inode, write=True, exits=True)
+            if not writers:
+                return None
+            found += writers
+        if events & syscalls.POLLOUT and end.writable:
+            readers = holders(snap, end.inode, write=False)
+            if not readers:
+                return None
+            found += readers
+        return found, f"pipe:[{end.inode}]"
+    if end.kind == "socket":
+        found = []
+        name = f"socket:[{end.inode}]"
+        for bit, write in ((syscalls.POLLIN, False), (syscalls.POLLOUT, True)):
+            if events & bit:
+                peers, name = _socket_peer(snap, end.inode, write=write)
+                if peers is None:
+                    return None
+                found += peers
+        if found and all(p.pid == proc.pid for p in found):
+            # Both ends in one process: a wake-up socket (asyncio's self-pipe, a selector's).
+            name = f"its own wake-up socket:[{end.inode}]"
+        return found, name
+    if end.kind == "pidfd" and events & syscalls.POLLIN:
+        target = snap.proc(end.detail)
+        return ([target], f"the pidfd of process {end.detail}") if target else None
+    if end.kind == "eventfd" and end.detail:
+        same = [p for p in snap.procs if any(f.kind == "eventfd" and f.detail == end.detail for f in p.fds)]
+        return same, f"eventfd {end.fd}"
+    if end.kind == "signalfd":
+        senders = _senders(snap, proc, [s for s in range(1, 65) if end.detail >> (s - 1) & 1])
+        return (senders, f"signalfd {end.fd}") if senders is not None else None
+    return None
+
+
+def _fd_name(snap: Snapshot, end: Fd | None, fd: int) -> str:
+    if end is None:
+        return f"fd {fd}" if fd >= 0 else "a file no longer open under its number"
+    if end.kind == "socket":
+        sock = snap.socket(end.inode)
+        return describe_socket(sock) if sock else f"socket:[{end.inode}]"
+    if end.kind in ("pipe", "other"):
+        return f"{end.kind} fd {end.fd}" if end.kind == "other" else f"pipe:[{end.inode}]"
+    return f"{end.kind} {end.fd}"
 
 
 def _futex_wait(snap: Snapshot, proc: Process, th: Thread, me: Tid) -> Wait:
@@ -239,17 +368,27 @@ def _signalled(snap: Snapshot, proc: Process, wait: Wait, known: frozenset[int])
     handled = [s for s in handled if s not in known]
     if not handled:
         return wait
-    timed = [s for s in handled if s == signal.SIGALRM or s in proc.timer_signals]
-    senders = [p for p in snap.procs if not is_service(snap, p)]
+    senders = _senders(snap, proc, handled)
     names = ", ".join(_signame(s) for s in handled)
     return dataclasses.replace(
         wait,
-        wakers=wait.wakers | _threads(senders, (wait.pid, wait.tid)),
-        outside=wait.outside or bool(timed),
+        wakers=wait.wakers | _threads(senders or [], (wait.pid, wait.tid)),
+        outside=wait.outside or senders is None,
         what=f"{wait.what} (a {names} handler may end it)"
         if len(handled) == 1
         else f"{wait.what} ({names} handlers may end it)",
     )
+
+
+def _senders(snap: Snapshot, proc: Process, signals: Sequence[int]) -> list[Process] | None:
+    """Who may send ``proc`` one of these signals: None when a timer nobody can see may (SIGALRM,
+    or a signal one of its POSIX timers delivers); else every process of the tree but
+    multiprocessing's services. Signals in ``UNCOUNTED`` have no sender here (an interruption,
+    not progress), nor has a signal from outside the tree (a user's ``kill``: an intervention)."""
+    counted = [s for s in signals if not UNCOUNTED >> (s - 1) & 1]
+    if any(s == signal.SIGALRM or s in proc.timer_signals for s in counted):
+        return None
+    return [p for p in snap.procs if not is_service(snap, p)] if counted else []
 
 
 def _signame(number: int) -> str:
@@ -288,8 +427,8 @@ def _wait_of(snap: Snapshot, proc: Process, th: Thread, min_timed: float) -> Wai
         )
     call = syscalls.name(th.syscall)
     wait: Wait | None = None
-    if call in syscalls.PIPE_IO:
-        wait = _pipe_wait(snap, proc, th, me, call)
+    if call in syscalls.PIPE_IO or call in syscalls.SOCKET_IO:
+        wait = _io_wait(snap, proc, th, me, call)
     elif call in syscalls.EXITS:
         wait = _exit_wait(snap, proc, th, me, call)
     elif call in syscalls.POLLS:
@@ -300,7 +439,7 @@ def _wait_of(snap: Snapshot, proc: Process, th: Thread, min_timed: float) -> Wai
         return _live(proc, th, "asleep in time.sleep")
     if wait is None:
         # A socket, a terminal, a file lock: it waits, but on something outside the graph.
-        what = f"in {call}, waiting on something outside the tree"
+        what = f"in {call}(), which only something outside the tree can end"
         return Wait(proc.pid, th.tid, Kind.LIVE, frozenset(), what, outside=True)
     paced = call == "futex" or wait.own_end
     if wait.timeout is not None and (not wait.wakers or wait.timeout < min_timed or paced):

@@ -16,8 +16,10 @@ import os
 import time
 from collections.abc import Collection, Iterable
 
-from joinstall.engine import graph, snapshot, waits, words
+from joinstall.engine import graph, snapshot, waits
+from joinstall.engine.departures import Departures
 from joinstall.engine.diagnosis import Diagnosis
+from joinstall.engine.evidence import Evidence, moved
 from joinstall.engine.graph import Knot
 from joinstall.engine.snapshot import Snapshot
 from joinstall.engine.waits import Tid
@@ -66,27 +68,33 @@ def tree(root: int) -> list[int]:
 
 
 def outside_holders(snap: Snapshot, knot: Knot) -> set[int]:
-    """Processes outside the snapshot that hold an end of the knot's pipes or map its semaphores."""
+    """Processes outside the snapshot that hold an end of the knot's pipes, the peer of one of its
+    sockets or one of its eventfds, or map its semaphores."""
+    stuck = [(p, th) for p in snap.procs for th in p.threads if (p.pid, th.tid) in knot.stuck]
     inodes = {w.pipe for t, w in knot.waits.items() if t in knot.stuck and w.pipe}
-    for p in snap.procs:
-        for th in p.threads:
-            if (p.pid, th.tid) in knot.stuck:
-                inodes |= {e.inode for fd, _ in th.fds if (e := p.fd(fd)) is not None and e.kind == "pipe"}
-    keys = {th.shared for p in snap.procs for th in p.threads if (p.pid, th.tid) in knot.stuck and th.shared}
-    links = {f"pipe:[{i}]" for i in inodes}
+    for p, th in stuck:
+        inodes |= {
+            e.inode for fd, _ in th.fds if (e := p.fd(fd)) is not None and e.kind in ("pipe", "socket")
+        }
+    # A socket waits for its peer: the peer's holders are the ones to look for.
+    inodes |= {s.peer for i in inodes if (s := snap.socket(i)) is not None and s.peer}
+    events = {e.detail for p, th in stuck for fd, _ in th.fds if (e := p.fd(fd)) and e.kind == "eventfd"}
+    keys = {th.shared for _, th in stuck if th.shared}
+    links = {f"pipe:[{i}]" for i in inodes} | {f"socket:[{i}]" for i in inodes}
     known = {p.pid for p in snap.procs}
     me = os.getpid()
     names = [n for n in os.listdir(PROC) if n.isdigit() and int(n) not in known and int(n) != me]
 
     def holds(name: str) -> bool:
-        return (bool(links) and _holds_any(name, links)) or bool(
+        return (bool(links or events) and _holds_any(name, links, events)) or bool(
             keys and set(snapshot.shared_maps(int(name))) & keys
         )
 
     return {int(n) for n in names if holds(n)}
 
 
-def _holds_any(pid: str, links: set[str]) -> bool:
+def _holds_any(pid: str, links: set[str], events: set[int]) -> bool:
+    """Whether the process holds one of these files (by link), or an eventfd of these ids."""
     try:
         dfd = os.open(f"{PROC}/{pid}/fd", os.O_RDONLY | os.O_DIRECTORY)
     except OSError:
@@ -95,23 +103,21 @@ def _holds_any(pid: str, links: set[str]) -> bool:
         fds = os.listdir(dfd)  # ENOENT once the process has exited since the open
         for fd in fds:
             try:
-                if os.readlink(fd, dir_fd=dfd) in links:
-                    return True
+                target = os.readlink(fd, dir_fd=dfd)
             except OSError:
                 continue
+            if target in links:
+                return True
+            if events and target == "anon_inode:[eventfd]":
+                # An eventfd whose id the kernel does not tell (0) may be any of them.
+                found = snapshot.fd_detail(int(pid), int(fd), "eventfd")
+                if not found or found in events or 0 in events:
+                    return True
         return False
     except OSError:
         return False
     finally:
         os.close(dfd)
-
-
-def moved(before: Snapshot, after: Snapshot) -> set[Tid]:
-    """Threads of ``after`` that are new, or whose wait or counters differ from ``before``."""
-    old = {(p.pid, t.tid): t.signature() for p in before.procs for t in p.threads}
-    return {
-        (p.pid, t.tid) for p in after.procs for t in p.threads if old.get((p.pid, t.tid)) != t.signature()
-    }
 
 
 class Watcher:
@@ -146,6 +152,7 @@ class Watcher:
         self.prev: tuple[Snapshot, Knot] | None = None
         self.latest: tuple[Snapshot, Knot] | None = None
         self.proof: Diagnosis | None = None
+        self.departures = Departures()
 
     def _ignore(self, snap: Snapshot) -> set[Tid]:
         return {(p.pid, t.tid) for p in snap.procs for t in p.threads if t.tid in self.ignore_tids}
@@ -169,6 +176,7 @@ class Watcher:
             self.prev = None
             return None
         snap = snapshot.take([*self.tree, *sorted(self.extra)])
+        self.departures.observe(snap)
         knot = self._analyse(snap)
         self.latest = (snap, knot)
         if not knot.stuck:
@@ -181,7 +189,8 @@ class Watcher:
             self.prev = (snap, knot)
             return None
         assert self.prev is not None
-        confirmed = self._analyse(snap, live=moved(self.prev[0], snap))
+        before = self.prev[0]
+        confirmed = self._analyse(snap, live=moved(before, snap))
         self.prev = (snap, knot)
         if not confirmed.stuck:
             return None
@@ -192,15 +201,15 @@ class Watcher:
             self.prev = None
             return None
         self.latest = (snap, confirmed)
-        self.proof = words.describe(
-            snap,
-            confirmed,
-            self.root,
-            proven=True,
-            samples=self.samples,
-            seconds=time.monotonic() - self.start,
-        )
+        self.proof = self._evidence(before, snap, proven=True).describe()
         return self.proof
+
+    def _evidence(self, before: Snapshot | None, after: Snapshot, *, proven: bool) -> Evidence:
+        return Evidence(
+            before, after, self.root, self.min_timed, self.known_signals, frozenset(self._ignore(after)),
+            proven=proven, samples=self.samples, seconds=time.monotonic() - self.start,
+            departed=tuple(self.departures.gone),
+        )  # fmt: skip
 
     def last(self) -> Diagnosis:
         """The diagnosis of the latest sample: the proof if there is one, else blocked or running."""
@@ -209,10 +218,8 @@ class Watcher:
         if self.proof is not None:
             return self.proof
         assert self.latest is not None  # step() always leaves a sample or a proof
-        snap, knot = self.latest
-        return words.describe(
-            snap, knot, self.root, proven=False, samples=self.samples, seconds=time.monotonic() - self.start
-        )
+        # One sample, nothing compared: a view of what waits, never a proof.
+        return self._evidence(None, self.latest[0], proven=False).describe()
 
     @property
     def gone(self) -> bool:

@@ -8,13 +8,13 @@ else ``main thread`` or ``thread TID``.
 from __future__ import annotations
 
 import signal
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from joinstall.engine import syscalls
+from joinstall.engine import causes, syscalls
 from joinstall.engine.diagnosis import Diagnosis, PipeInfo, ThreadInfo, Verdict
 from joinstall.engine.graph import Knot
 from joinstall.engine.snapshot import Process, Snapshot
-from joinstall.engine.waits import Kind, Tid, Wait, holders, is_forkserver, is_tracker
+from joinstall.engine.waits import Kind, Tid, Wait, holders, is_forkserver, is_tracker, socket_holders
 from joinstall.spy import pyspy
 
 #: What py-spy says of a thread, keyed by (pid, tid): (thread name, role in words, frame).
@@ -33,6 +33,15 @@ FIX_BOTH_WAYS = (
 FIX_EMPTY = (
     "nothing can ever be written to the pipe this thread reads: the writer has exited or waits"
     " itself; send before exiting, or use get(timeout=...) and handle the empty case"
+)
+FIX_SOCKET_EMPTY = (
+    "send what the other side waits for before waiting for it (to exit or to answer); a receive"
+    " that may never get its message wants a timeout: conn.poll(T) before conn.recv(), or"
+    " sock.settimeout(T)"
+)
+FIX_SOCKET_FULL = (
+    "receive while sending: read the connection from a thread (or an event loop) while the other"
+    " side writes, or send smaller messages that the other side answers one by one"
 )
 FIX_LOCKS = "take the locks in one fixed order everywhere (or acquire with a timeout and back off)"
 FIX_NOBODY = "nothing in the process can ever wake this wait (an event nobody sets, a lock never released)"
@@ -111,16 +120,38 @@ def _step(n: Namer, snap: Snapshot, w: Wait, nxt: Tid | None) -> str:
         return (
             f"{me} is blocked reading pipe:[{w.pipe}], which is empty; only {n.procs(held)} can write to it"
         )
+    if w.kind is Kind.SOCKET_WRITE:
+        held = [p.pid for p in socket_holders(snap, _peer(snap, w.pipe))]
+        who = "none of them is reading" if len(held) > 1 else "it is not reading"
+        return (
+            f"{me} is blocked in {w.what}, sending {w.nbytes:,} bytes into a full socket buffer; only"
+            f" {n.procs(held)} {'hold' if len(held) > 1 else 'holds'} the other end, and {who}"
+        )
+    if w.kind is Kind.SOCKET_READ:
+        held = [p.pid for p in socket_holders(snap, _peer(snap, w.pipe))]
+        if held == [w.pid]:
+            return (
+                f"{me} is blocked in {w.what}, with nothing queued; only its own process holds the"
+                " other end, and no other thread of it will send"
+            )
+        return f"{me} is blocked in {w.what}, with nothing queued; only {n.procs(held)} can send to it"
     if w.kind is Kind.EXIT:
         return f"{me} waits in {w.what} for {n.procs(list(w.targets))} to exit"
     timed = f" (for up to {w.timeout:g} s)" if w.timeout is not None else ""
+    could = sorted({k[0] for k in w.wakers})
     if w.kind is Kind.POLL:
-        could = n.procs(sorted({k[0] for k in w.wakers}))
-        return f"{me} waits in {w.what}{timed}; only {could} could make it ready"
+        it = "any of them" if "," in w.what else "it"
+        if not could:
+            return f"{me} waits in {w.what}{timed}, and no thread anywhere could make {it} ready"
+        if could == [w.pid]:
+            return (
+                f"{me} waits in {w.what}{timed}; only other threads of its own process could make {it} ready"
+            )
+        return f"{me} waits in {w.what}{timed}; only {n.procs(could)} could make {it} ready"
     if w.kind is Kind.SHARED_FUTEX:
-        return (
-            f"{me} waits on {w.what}{timed}, which only {n.procs(sorted({k[0] for k in w.wakers}))} can post"
-        )
+        if not could:
+            return f"{me} waits on {w.what}{timed}, which no living process can post"
+        return f"{me} waits on {w.what}{timed}, which only {n.procs(could)} can post"
     if not w.wakers:
         return f"{me} waits on {w.what}{timed}, and no other thread of its process can end that wait"
     if nxt is None or nxt == (w.pid, w.tid):
@@ -130,11 +161,18 @@ def _step(n: Namer, snap: Snapshot, w: Wait, nxt: Tid | None) -> str:
     )
 
 
+def _peer(snap: Snapshot, inode: int) -> int:
+    sock = snap.socket(inode)
+    return sock.peer if sock else 0
+
+
 def _fix(snap: Snapshot, knot: Knot) -> str:
     kinds = [knot.waits[t] for t in knot.cycle]
-    writes = [w for w in kinds if w.kind is Kind.PIPE_WRITE]
-    if len(writes) == len(kinds) > 1:
+    if len([w for w in kinds if w.full]) == len(kinds) > 1:
         return FIX_BOTH_WAYS
+    if any(w.kind is Kind.SOCKET_WRITE for w in kinds):
+        return FIX_SOCKET_FULL
+    writes = [w for w in kinds if w.kind is Kind.PIPE_WRITE]
     if writes:
         # The cycle starts at the end of any chain of writers: the pipe nobody reads.
         w = writes[0]
@@ -149,6 +187,8 @@ def _fix(snap: Snapshot, knot: Knot) -> str:
         if writer is not None and (not pyspy.is_python(writer) or (fd is not None and fd.fd in (1, 2))):
             return FIX_POPEN
         return FIX_RAW_PIPE
+    if any(w.kind is Kind.SOCKET_READ for w in kinds):
+        return FIX_SOCKET_EMPTY
     if any(w.kind is Kind.PIPE_READ for w in kinds):
         return FIX_EMPTY
     if len(knot.cycle) == 1:
@@ -168,15 +208,15 @@ def _fd_of(proc: Process, w: Wait) -> int:
 
 
 def _breaker(n: Namer, snap: Snapshot, knot: Knot) -> str:
-    """For an open wait: the live threads it hangs on, starting from a blocked writer if any."""
+    """For an open wait: what it depends on that can still act, from a blocked writer if any."""
     blocked = [w for w in knot.waits.values() if w.blocking]
     if not blocked:
         away = [w for w in knot.waits.values() if w.outside]
         if not away:
             return ""
         w = min(away, key=lambda w: (w.pid, w.tid))
-        return f"{n.who((w.pid, w.tid))} is {w.what}; only that outside world can end the wait"
-    first = min(blocked, key=lambda w: (w.kind is not Kind.PIPE_WRITE, w.pid, w.tid))
+        return f"{n.who((w.pid, w.tid))} is {w.what}; only something outside the tree can end that wait"
+    first = min(blocked, key=lambda w: (not w.full, w.pid, w.tid))
     seen, todo, live = set(), [(first.pid, first.tid)], []
     while todo:
         t = todo.pop(0)
@@ -188,17 +228,22 @@ def _breaker(n: Namer, snap: Snapshot, knot: Knot) -> str:
             live.append(t)
             continue
         todo += sorted(seen_wait.wakers)
-    said = []
-    for t in live[:4]:
-        live_wait = knot.waits.get(t)
-        if live_wait is None:
-            said.append(f"{n.proc(t[0])} is outside what was observed")
-        elif live_wait.outside:
-            said.append(f"{n.who(t)} waits on {live_wait.what}, which something outside the tree can end")
-        else:
-            said.append(f"{n.who(t)} is {live_wait.what}")
+    said = [_open(n, knot.waits.get(t), t) for t in live[:4]]
+    if len(live) > 4:
+        said.append(f"{len(live) - 4} more")
     head = _step(n, snap, first, None)
-    return f"{head}; but {'; '.join(said) or 'a live thread can act'}: live, not hung"
+    return f"{head}; but {'; '.join(said) or 'a thread that is not waiting can still act'}"
+
+
+def _open(n: Namer, w: Wait | None, t: Tid) -> str:
+    """One thing an open wait depends on, in words."""
+    if w is None:
+        return f"{n.proc(t[0])} was not observed"
+    if w.outside and w.blocking:
+        return f"{n.who(t)} waits in {w.what}, which something outside the tree can end"
+    if w.outside:
+        return f"{n.who(t)} is {w.what}"
+    return f"{n.who(t)} is {w.what}, so it can still act"
 
 
 def thread_rows(n: Namer, snap: Snapshot, knot: Knot, labels: Labels) -> tuple[ThreadInfo, ...]:
@@ -226,13 +271,15 @@ def describe(
     samples: int,
     seconds: float,
     labels: Labels | None = None,
+    departed: Sequence[causes.Departure] = (),
 ) -> Diagnosis:
-    """The diagnosis of a snapshot and its analysis. ``proven``: seen twice, nothing moved."""
+    """The diagnosis of a snapshot and its analysis. ``proven``: seen twice, nothing moved.
+    ``departed``: processes the watch saw leave the tree (for the words of a cause)."""
     labels = labels or {}
     n = Namer(snap, root, labels)
     cycle: tuple[str, ...] = ()
     behind: tuple[str, ...] = ()
-    breaker = fix = ""
+    breaker = fix = cause = ""
     until = None
     if proven and knot.stuck:
         verdict = Verdict.STALLED if knot.through_pipe else Verdict.DEADLOCKED
@@ -241,13 +288,16 @@ def describe(
         behind = tuple(_step(n, snap, knot.waits[t], None) for t in knot.behind())
         until = knot.release
         fix = _fix(snap, knot)
+        found = causes.find(snap, knot, labels, n.who, n.proc, departed)
+        if found is not None:
+            cause, fix = found.text, found.fix
         ends = f" until its timeout ends (within {until:g} s)" if until is not None else " for ever"
         alarmed = sorted({t[0] for t in knot.stuck if _alarm(snap, t[0])})
         if alarmed and until is None:
             ends += f" (or until an alarm signal: {n.procs(alarmed)} handle SIGALRM)"
         threads, procs = len(knot.stuck), len({t[0] for t in knot.stuck})
         if threads == 1:
-            summary = f"a thread waits for a wake-up that no thread can give{ends}"
+            summary = f"a thread waits{ends} for a wake-up that no thread can give"
         else:
             summary = (
                 f"{threads} threads in {procs} process{'es' if procs > 1 else ''} wait for each other in a"
@@ -256,7 +306,10 @@ def describe(
     elif any(w.blocking or w.outside for w in knot.waits.values()):
         verdict = Verdict.BLOCKED
         breaker = _breaker(n, snap, knot)
-        summary = "threads wait, but the cycle is not closed: a live thread can still end it"
+        summary = (
+            "threads wait, but no closed wait-for cycle holds them: something that is not waiting"
+            " on them can still end their waits"
+        )
     else:
         verdict = Verdict.RUNNING
         summary = "no thread waits on another"
@@ -267,6 +320,6 @@ def describe(
     full = next((p for p in pipes if writer and p.inode == writer.pipe), None) if proven else None
     return Diagnosis(
         verdict, root, summary, cycle, behind, breaker, until, fix, rows, pipes, stuck_pids,
-        samples, round(seconds, 4), full_pipe=full, cycle_threads=knot.cycle if cycle else (),
+        samples, round(seconds, 4), full_pipe=full, cycle_threads=knot.cycle if cycle else (), cause=cause,
         context=(snap, knot),
     )  # fmt: skip

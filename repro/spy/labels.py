@@ -44,7 +44,7 @@ DESCRIPTIONS = {
     Label.READ: "reading from a queue or connection",
     Label.THREAD_JOIN: "joining a thread (Thread.join)",
     Label.POOL_JOIN: "joining a pool (Pool.join)",
-    Label.POOL_HANDLER: "a pool's handler thread (workers, tasks or results)",
+    Label.POOL_HANDLER: "a pool's handler thread",
     Label.OTHER: "none of the stall's roles",
 }
 #: Labels of a thread that is a queue feeder, idle, writing or waiting for the write lock.

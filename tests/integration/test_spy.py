@@ -88,7 +88,7 @@ def test_a_live_tree_is_not_hung_exit_1_and_json_still(name: str) -> None:
         assert code == 1 and out["verdict"] in ("blocked", "running"), out["text"]
         assert not out["cycle"] and not out["stuck_pids"]
         if out["verdict"] == "blocked":
-            assert "live, not hung" in out["breaker"]
+            assert "can still act" in out["breaker"] or "outside the tree" in out["breaker"]
 
 
 @pytest.mark.timeout(60)

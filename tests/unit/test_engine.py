@@ -59,7 +59,7 @@ def test_a_recorded_live_program_is_never_proven(name: str) -> None:
     for before, after in itertools.pairwise(snaps):
         d = verdict_of(root, before, after)
         assert not d.proven, d.text()
-        assert d.verdict is Verdict.BLOCKED and "live, not hung" in d.breaker
+        assert d.verdict is Verdict.BLOCKED and "so it can still act" in d.breaker
 
 
 def test_the_seed_is_told_as_a_person_would_tell_it() -> None:
@@ -368,3 +368,19 @@ def test_a_wait_resumed_after_a_ptrace_stop_is_read_as_the_call_it_resumes() -> 
     assert syscalls.resumed(restart, "futex_do_wait") == syscalls.NUMBERS["futex"]
     assert syscalls.resumed(restart, "do_something_else") == restart
     assert syscalls.resumed(syscalls.NUMBERS["write"], "poll") == syscalls.NUMBERS["write"]
+
+
+def test_no_recorded_diagnosis_has_a_phrase_a_reader_stumbles_on() -> None:
+    from tests.wording import stumbles
+
+    for name in [*HUNG, *LIVE]:
+        root, snaps = recording(name)
+        for before, after in itertools.pairwise(snaps):
+            text = verdict_of(root, before, after).text()
+            assert not stumbles(text), (name, stumbles(text), text)
+    assert stumbles("the main thread waits on in read; only nobody could") == [
+        "waits on in ",
+        "only nobody",
+        "nobody could",
+    ]
+    assert stumbles("it is is stuck") == ["is is"]

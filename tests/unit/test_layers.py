@@ -9,11 +9,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The composition roots: only these commands wire the code that runs programs to the analysis.
-COMPOSITION = {"repro/commands/demo.py", "repro/commands/report.py"}
+COMPOSITION = {"repro/commands/demo.py", "repro/commands/explain.py", "repro/commands/report.py"}
 #: Layers, lowest first: a module may import from its own layer and the layers below it.
 #: The name is a module or subpackage of ``joinstall`` (``analysis`` is ``joinstall.analysis``).
 LAYERS = (
-    {"__version__", "errors", "programs", "defaults"},
+    {"__version__", "errors", "programs", "defaults", "files"},
     {"observe", "model", "interpreters", "lint", "spy"},
     # One diagnosis engine, above /proc and py-spy, below everything that watches a tree.
     {"engine"},
