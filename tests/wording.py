@@ -17,7 +17,6 @@ NEVER = (
     "for ever for ever",
     " ,",
     "((",
-    "))",
 )
 #: A word written twice in a row ("the the", "is is").
 DOUBLED = re.compile(r"\b(\w+) \1\b", re.IGNORECASE)

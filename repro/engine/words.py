@@ -217,6 +217,10 @@ def _breaker(n: Namer, snap: Snapshot, knot: Knot) -> str:
         w = min(away, key=lambda w: (w.pid, w.tid))
         return f"{n.who((w.pid, w.tid))} is {w.what}; only something outside the tree can end that wait"
     first = min(blocked, key=lambda w: (not w.full, w.pid, w.tid))
+    if first.outside:
+        return (
+            f"{n.who((first.pid, first.tid))} waits in {first.what}, which something outside the tree can end"
+        )
     seen, todo, live = set(), [(first.pid, first.tid)], []
     while todo:
         t = todo.pop(0)
