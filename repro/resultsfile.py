@@ -14,12 +14,11 @@ import datetime
 import json
 import os
 import platform
-import stat
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from joinstall import __version__, interpreters
+from joinstall import __version__, files, interpreters
 from joinstall.errors import ResultsError
 from joinstall.observe import pipes
 from joinstall.records import SCHEMA
@@ -46,14 +45,10 @@ def metadata(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def read(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]], bool]:
     """(meta, records, torn): ``torn`` is True when the last line was incomplete (it is skipped)."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ResultsError(f"{path} does not exist; run `joinstall sweep -o {path}` first") from None
-    except OSError as exc:
-        raise ResultsError(f"cannot read {path}: {exc.strerror}") from None
-    if not raw.strip():
-        raise ResultsError(f"{path} is empty; run `joinstall sweep -o {path}` to fill it")
+    raw = files.read(
+        path, error=ResultsError, missing=f"run `joinstall sweep -o {path}` first",
+        empty=f"run `joinstall sweep -o {path}` to fill it",
+    )  # fmt: skip
     lines = raw.split(b"\n")
     torn = lines[-1] != b""
     body = lines[:-1]
@@ -103,32 +98,10 @@ def check_target(path: Path) -> None:
     Only a regular file that joinstall wrote may be resumed or replaced (``--fresh``): a FIFO
     or a device would be replaced by a file, and someone else's file would be lost.
     """
-    if path.is_dir():
-        raise ResultsError(f"{path} is a directory; pass a file path to -o, e.g. {path / 'results.jsonl'}")
-    existing = next((p for p in path.parents if p.exists()), None)
-    if existing is not None and not existing.is_dir():
-        raise ResultsError(f"cannot create {path}: {existing} is a file, not a directory; choose another -o")
-    if path.exists() or path.is_symlink():
-        mode = path.stat().st_mode if path.exists() else 0
-        if not stat.S_ISREG(mode):
-            kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
-            raise ResultsError(f"{path} is {kind}, not a results file; choose another -o")
-        if path.stat().st_size and not is_results_file(path):
-            raise ResultsError(
-                f"{path} is not a joinstall results file and would be overwritten; choose another -o"
-            )
-    place = path if path.exists() else existing
-    if place is not None and not os.access(place, os.W_OK):
-        raise ResultsError(f"cannot write {path}: {place} is not writable; choose another -o")
-
-
-_KINDS = {
-    stat.S_IFIFO: "a FIFO",
-    stat.S_IFCHR: "a character device",
-    stat.S_IFBLK: "a block device",
-    stat.S_IFSOCK: "a socket",
-    0: "a dangling symbolic link",
-}
+    files.check_target(
+        path, ours=is_results_file, what="results file", option="-o", example="results.jsonl",
+        error=ResultsError,
+    )  # fmt: skip
 
 
 class Writer:
@@ -156,20 +129,13 @@ class Writer:
             raise ResultsError(f"cannot write {path}: {exc.strerror}; choose a writable -o path") from None
 
     def _create(self, meta: Mapping[str, Any]) -> None:
-        """Write the metadata line to a temporary file and rename it, so no reader sees half."""
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        """Write the metadata line whole or not at all, so no reader sees half of it."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(meta, sort_keys=True) + "\n")
-            os.replace(tmp, self.path)
+            files.write_atomic(self.path, (json.dumps(meta, sort_keys=True) + "\n").encode())
         except OSError as exc:
             raise ResultsError(
                 f"cannot write {self.path}: {exc.strerror}; choose a writable -o path"
             ) from None
-        finally:
-            # A create that failed halfway (disk full, a signal) leaves no temporary file.
-            with contextlib.suppress(OSError):
-                tmp.unlink()
 
     def _truncate_torn_tail(self) -> None:
         raw = self.path.read_bytes()

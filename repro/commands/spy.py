@@ -6,14 +6,19 @@ py-spy and prints the verdict, the wait-for cycle in words and the fix. Verdicts
 proven cycle through a full pipe), deadlocked (a proven cycle without one), blocked (threads
 wait, but something live can still end it), running. Exit 0 when a hang is proven, 1 when
 none is, 2 for bad input. Without py-spy the verdict comes from /proc alone, and says so.
+--save FILE also writes the diagnosis with its evidence, for `joinstall explain FILE` later,
+on any machine, after the tree is gone.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 
-from joinstall.engine import api
+from joinstall.engine import api, saved
+from joinstall.engine.diagnosis import Diagnosis
 from joinstall.errors import ExitCode
 from joinstall.spy import pyspy
 
@@ -36,6 +41,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pid", type=int, required=True, help="PID of the root of the tree (the parent)")
     p.add_argument("--json", action="store_true", help="print the diagnosis as one JSON document")
     p.add_argument("--stacks", action="store_true", help="also print py-spy's stack of every thread")
+    p.add_argument(
+        "--save", type=Path, metavar="FILE",
+        help="also save the diagnosis with its evidence to FILE, for `joinstall explain FILE`",
+    )  # fmt: skip
     p.add_argument("--no-stacks", action="store_true", help="do not run py-spy at all (/proc only)")
     p.add_argument(
         "--py-spy",
@@ -62,6 +71,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.save is not None:
+        saved.check_target(args.save, option="--save")
     result = api.diagnose(
         args.pid,
         budget=args.budget,
@@ -71,10 +82,21 @@ def run(args: argparse.Namespace) -> int:
         native=args.native,
         locals_=args.locals_,
     )
-    if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
-    else:
-        print(result.text(stacks=args.stacks))
-        if result.stacks and not args.stacks:
-            print("Stacks: add --stacks to print py-spy's stack of every thread")
+    show(result, as_json=args.json, stacks=args.stacks)
+    if args.save is not None:
+        saved.write(args.save, result)
+        print(
+            f"joinstall spy: saved to {args.save}; explain it with `joinstall explain {args.save}`",
+            file=sys.stderr,
+        )
     return int(ExitCode.OK if result.proven else ExitCode.NO_HANG)
+
+
+def show(diagnosis: Diagnosis, *, as_json: bool, stacks: bool) -> None:
+    """Print a diagnosis as ``spy`` does (``explain`` prints a saved one the same way)."""
+    if as_json:
+        print(json.dumps(diagnosis.to_dict(), indent=2))
+    else:
+        print(diagnosis.text(stacks=stacks))
+        if diagnosis.stacks and not stacks:
+            print("Stacks: add --stacks to print py-spy's stack of every thread")

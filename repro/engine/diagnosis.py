@@ -103,9 +103,6 @@ class Diagnosis:
     #: thread names): ``Evidence.describe`` computes it again, anywhere (``capture_stacks`` with
     #: stacks, ``joinstall explain`` from a saved file). None for a diagnosis read from JSON.
     evidence: Evidence | None = dataclasses.field(default=None, compare=False, repr=False)
-    #: Accepted and dropped: ``words.describe`` still passes its snapshot and knot here, which
-    #: ``evidence`` replaces (``Evidence.describe`` sets it on what ``words.describe`` returns).
-    context: dataclasses.InitVar[Any] = None
 
     @property
     def proven(self) -> bool:

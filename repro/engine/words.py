@@ -325,5 +325,4 @@ def describe(
     return Diagnosis(
         verdict, root, summary, cycle, behind, breaker, until, fix, rows, pipes, stuck_pids,
         samples, round(seconds, 4), full_pipe=full, cycle_threads=knot.cycle if cycle else (), cause=cause,
-        context=(snap, knot),
     )  # fmt: skip
