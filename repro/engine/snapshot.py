@@ -86,6 +86,9 @@ class Process:
     caught: int = 0
     #: Signals of the process's POSIX timers (``timer_create``), read where a handler is caught.
     timer_signals: tuple[int, ...] = ()
+    #: The file name of its executable (``python3.11``, ``sh``): what it runs, read once here so
+    #: that a replay on another machine (or after the pid is reused) names it the same.
+    exe: str = ""
 
     def fd(self, number: int) -> Fd | None:
         return next((f for f in self.fds if f.fd == number), None)
@@ -141,7 +144,7 @@ class Snapshot:
                 p["pid"], p["ppid"], p["name"], tuple(p["cmdline"]),
                 tuple(thread(t) for t in p["threads"]), tuple(Fd(**f) for f in p["fds"]),
                 tuple(p.get("shared_maps", ())), int(p.get("caught", 0)),
-                tuple(p.get("timer_signals", ())),
+                tuple(p.get("timer_signals", ())), p.get("exe", ""),
             )
             for p in data["procs"]
         )  # fmt: skip
@@ -418,7 +421,11 @@ def process(pid: int) -> Process | None:
         return None
     maps = shared_maps(pid) if any(t.shared for t in threads) else ()
     timers = timer_signals(pid) if caught & ~UNCOUNTED else ()
-    return Process(pid, ppid, name, cmdline, tuple(threads), fds, maps, caught, timers)
+    try:
+        exe = os.path.basename(os.readlink(f"{PROC}/{pid}/exe"))
+    except OSError:  # a zombie, a kernel thread, or another user's
+        exe = ""
+    return Process(pid, ppid, name, cmdline, tuple(threads), fds, maps, caught, timers, exe)
 
 
 #: Handled signals that end no wait in the graph's sense: SIGINT (every Python process handles

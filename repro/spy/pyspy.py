@@ -98,11 +98,14 @@ def find(binary: str | None = None) -> str | None:
 
 
 def is_python(proc: ProcLike) -> bool:
-    """Whether py-spy can be expected to read this process (a CPython), from /proc."""
-    try:
-        exe = os.path.basename(os.readlink(f"{procfs.PROC}/{proc.pid}/exe"))
-    except OSError:  # gone, or another user's: fall back on what psutil could read
-        exe = os.path.basename(proc.cmdline[0]) if proc.cmdline else proc.name
+    """Whether py-spy can be expected to read this process (a CPython): by the executable a
+    snapshot recorded, else by /proc, else by its command line."""
+    exe = getattr(proc, "exe", "")
+    if not exe:
+        try:
+            exe = os.path.basename(os.readlink(f"{procfs.PROC}/{proc.pid}/exe"))
+        except OSError:  # gone, or another user's: fall back on what psutil could read
+            exe = os.path.basename(proc.cmdline[0]) if proc.cmdline else proc.name
     if _PYTHON_EXE.match(exe) or _PYTHON_EXE.match(proc.name):
         return True
     try:
