@@ -32,7 +32,8 @@ FIX_BOTH_WAYS = (
 )
 FIX_EMPTY = (
     "nothing can ever be written to the pipe this thread reads: the writer has exited or waits"
-    " itself; send before exiting, or use get(timeout=...) and handle the empty case"
+    " itself; send before exiting, or read with a timeout (q.get(timeout=...), select or poll"
+    " with a timeout) and handle the silence"
 )
 FIX_SOCKET_EMPTY = (
     "send what the other side waits for before waiting for it (to exit or to answer); a receive"
@@ -317,6 +318,8 @@ def describe(
     else:
         verdict = Verdict.RUNNING
         summary = "no thread waits on another"
+        if knot.waits and all(w.kind is Kind.GONE for w in knot.waits.values()):
+            summary = "every process of the tree has exited: nothing waits any more"
     pipes = tuple(PipeInfo(p.inode, p.fill, p.capacity) for p in snap.pipes)
     stuck_pids = tuple(sorted({t[0] for t in knot.stuck})) if proven else ()
     rows = thread_rows(n, snap, knot, labels)

@@ -29,6 +29,7 @@ NAMES = [
     "02_where_the_stall_begins.ipynb",
     "03_fixes_and_false_fixes.ipynb",
     "04_diagnosing_a_hung_program.ipynb",
+    "05_hangs_beyond_the_queue.ipynb",
 ]
 #: Each notebook must run top to bottom in under this many seconds on two cores.
 BUDGET_S = 60.0
@@ -46,6 +47,8 @@ REFERENCE = {
     "exercise-3-3": 'my_read = "out, _ = proc.communicate()"',
     "exercise-4-1": 'verdicts = {"A": "stalled", "B": "blocked", "C": "deadlocked", "D": "running"}',
     "exercise-4-2": 'exit_wait = "_finalize_join"',
+    "exercise-5-1": 'my_parent = "here.send(21)\\nanswer = here.recv()\\nserver.join()"',
+    "exercise-5-2": 'verdicts = {"A": "deadlocked", "B": "blocked", "C": "deadlocked"}',
 }
 
 
@@ -265,4 +268,79 @@ def test_diagnosing_a_hung_program(tmp_path: Path) -> None:
     assert "clean: program_B.py, program_C.py, program_D.py, slow_reader.py" in out
     assert "JS101 join before drain" in out
     assert ran.figures == 2
+    assert ran.exercises() == ["right", "right"]
+
+
+@pytest.mark.timeout(120)
+def test_hangs_beyond_the_queue(tmp_path: Path) -> None:
+    ran = execute("05_hangs_beyond_the_queue.ipynb", tmp_path)
+    out = ran.text
+    # What each program's diagnosis said, from the cell that reports it (reports wrap at 100 columns).
+    said = {
+        name: (verdict, proven == "True", " ".join(text.split()))
+        for text in ran.texts
+        for name, verdict, proven in re.findall(r"^(\w+\.py): verdict (\w+), proven (\w+)", text, re.M)
+    }
+    # Each family's hang is proven, its live twin (diagnosed while it looks hung) is not.
+    hangs = {
+        "popen_wait.py": "stalled",
+        "pipe_join.py": "deadlocked",
+        "pool_lost.py": "deadlocked",
+        "async_wait.py": "stalled",
+    }
+    for name, verdict in hangs.items():
+        assert said[name][:2] == (verdict, True), name
+    for twin in ("popen_slow.py", "pipe_late.py", "ppe_lost.py", "async_slow.py"):
+        assert said[twin][0] in ("blocked", "running") and not said[twin][1], twin
+    # 1. Popen.wait(): the child writes into a full pipe only the waiting parent reads.
+    popen = said["popen_wait.py"][2]
+    assert re.search(
+        r"blocked writing 1,000,000 bytes into pipe:\[\d+\], which holds 65,536 of 65,536", popen
+    )
+    assert (
+        "Fix: read the child's output while waiting: use proc.communicate() instead of proc.wait()" in popen
+    )
+    assert re.search(
+        r"popen_communicate\.py: exit status 0 after \d+\.\d\d s; it printed: read 1,000,000", out
+    )
+    assert re.search(
+        r"Not proven: .* parent \d+ is asleep in time\.sleep, so it can still act", said["popen_slow.py"][2]
+    )
+    # 2. A duplex Pipe is a socketpair: the child's recv() waits for the holders of the peer.
+    pipe = said["pipe_join.py"][2]
+    assert re.search(
+        r"on a unix socket:\[\d+\] \(its peer socket:\[\d+\]\), with nothing queued; only parent \d+ and"
+        r" child \d+ can send to it",
+        pipe,
+    )
+    assert "Fix: send what the other side waits for before waiting for it" in pipe
+    assert re.search(r"Not proven: .* parent \d+ is asleep in time\.sleep", said["pipe_late.py"][2])
+    # 3. A Pool that lost a worker: proven, with its cause; the executor raises and ends.
+    pool = said["pool_lost.py"][2]
+    assert re.search(
+        r"Cause: (worker \d+|a worker) died \(.+?\) while it ran a task, and that task's result will never"
+        r" come: both workers of the Pool in parent \d+ are idle",
+        pool,
+    )
+    assert "Fix: use concurrent.futures.ProcessPoolExecutor, which raises BrokenProcessPool" in pool
+    assert "ApplyResult.get (multiprocessing/pool.py:" in out and "<module> (pool_lost.py:" in out
+    assert "ppe_lost.py ended by itself, with exit status 0" in out
+    assert "s after the kill: BrokenProcessPool: A process in the process pool was terminated" in out
+    # 4. asyncio: the loop paused the full pipe and waits for the child's exit.
+    loop = said["async_wait.py"][2]
+    assert re.search(r"Cause: the event loop of parent \d+ stopped reading child \d+'s output", loop)
+    assert re.search(r"epoll_wait on (its own wake-up socket|the pidfd of process \d+)", loop)
+    assert "Fix: read the subprocess's output while waiting: await proc.communicate()" in loop
+    assert re.search(
+        r"async_communicate\.py: exit status 0 after \d+\.\d\d s; it printed: read 3,000,000", out
+    )
+    assert re.search(r"Not proven: .* child \d+ is asleep in time\.sleep", said["async_slow.py"][2])
+    # The four cycles drawn; the three predictions: a peer outside the tree is never proven.
+    assert ran.figures == 1
+    assert len(re.findall(r"\d\. [^\n]+: \d+ threads in the cycle, \d+ stuck behind it\n", out)) == 4
+    verdicts = dict(re.findall(r"^  ([ABC]): (\w+) ", out, flags=re.M))
+    assert verdicts == {"A": "deadlocked", "B": "blocked", "C": "deadlocked"}
+    flat = " ".join(out.split())
+    assert "which something outside the tree can end" in flat
+    assert "sleeps with no timer and no fd that anyone will make ready" in flat
     assert ran.exercises() == ["right", "right"]
