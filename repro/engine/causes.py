@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from joinstall.engine import syscalls
 from joinstall.engine.graph import Knot
 from joinstall.engine.snapshot import Process, Snapshot
-from joinstall.engine.waits import Kind, Tid, Wait, holders
+from joinstall.engine.waits import Kind, Tid, Wait, holders, is_forkserver, is_service
 
 FIX_POOL = (
     "use concurrent.futures.ProcessPoolExecutor, which raises BrokenProcessPool when a worker"
@@ -128,7 +128,7 @@ def _pool(
         main = _main(knot, parent.pid)
         if main is None or main.kind is not Kind.FUTEX or (parent.pid, parent.pid) not in knot.forever:
             continue
-        kids = [p for p in snap.procs if p.ppid == parent.pid and _main(knot, p.pid) is not None]
+        kids = [p for p in _children(snap, parent) if _main(knot, p.pid) is not None]
         workers, tasks, locks = [], set(), set()
         for kid in kids:
             w = _main(knot, kid.pid)
@@ -161,6 +161,13 @@ def _pool(
     return None
 
 
+def _children(snap: Snapshot, parent: Process) -> list[Process]:
+    """The parent's children, through its forkserver if it has one, without multiprocessing's
+    services (the resource tracker reads a pipe of the parent's too: it is no worker)."""
+    servers = {p.pid for p in snap.procs if p.ppid == parent.pid and is_forkserver(snap, p)}
+    return [p for p in snap.procs if (p.ppid == parent.pid or p.ppid in servers) and not is_service(snap, p)]
+
+
 def _pool_cause(
     parent: Process, workers: list[Process], reading: bool, proc: Proc, departed: Sequence[Departure]
 ) -> Cause:
@@ -168,7 +175,9 @@ def _pool_cause(
     idle = {1: f"the only worker of the Pool in {proc(parent.pid)} is idle"}.get(
         n, f"{'both' if n == 2 else f'all {n}'} workers of the Pool in {proc(parent.pid)} are idle"
     )
-    gone = [d for d in departed if d.ppid == parent.pid and d.pid not in {w.pid for w in workers}]
+    gone = [
+        d for d in departed if d.ppid in {w.ppid for w in workers} and d.pid not in {w.pid for w in workers}
+    ]
     if gone:
         said = " and ".join(f"worker {d.pid} died ({d.words()})" for d in gone)
     else:

@@ -305,7 +305,15 @@ ANON = {
     "eventpoll": "epoll",
 }
 #: The line of an fd's ``fdinfo`` that tells it apart (its pid, its signal mask, its id).
-_DETAIL = {"pidfd": ("Pid:", 10), "signalfd": ("sigmask:", 16), "eventfd": ("eventfd-id:", 10)}
+_DETAIL = {
+    "pidfd": ("Pid:", 10),
+    "signalfd": ("sigmask:", 16),
+    "eventfd": ("eventfd-id:", 10),
+    "timerfd": ("it_value:", 0),
+}
+#: A timerfd's ``detail``: armed (it will fire by itself) or disarmed (only ``timerfd_settime`` by
+#: a holder can make it fire).
+TIMER_ARMED, TIMER_DISARMED = 1, 2
 
 
 def _kind(target: str) -> str:
@@ -328,6 +336,8 @@ def fd_detail(pid: int, fd: int, kind: str) -> int:
         return 0
     for line in text.splitlines():
         if line.startswith(key):
+            if kind == "timerfd":  # ``it_value: (0, 0)``: nothing left to count down
+                return TIMER_DISARMED if line.split(":", 1)[1].split() == ["(0,", "0)"] else TIMER_ARMED
             try:
                 return int(line.split()[1], base)
             except (IndexError, ValueError):

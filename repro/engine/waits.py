@@ -42,7 +42,7 @@ import signal
 from collections.abc import Sequence
 
 from joinstall.engine import syscalls
-from joinstall.engine.snapshot import UNCOUNTED, UNKNOWN, Fd, Process, Snapshot, Thread
+from joinstall.engine.snapshot import TIMER_DISARMED, UNCOUNTED, UNKNOWN, Fd, Process, Snapshot, Thread
 from joinstall.engine.sockets import Socket
 
 #: A timed wait shorter than this is a polling loop, not a hang: the thread wakes by itself.
@@ -294,13 +294,16 @@ def _ready_by(snap: Snapshot, proc: Process, end: Fd, events: int) -> tuple[list
     if not wanted:
         return None
     if end.kind == "pipe":
+        # A pipe end always reports the other end's closing (POLLHUP, POLLERR), whatever events
+        # were asked for: a poll of a write end for POLLIN (asyncio watches its subprocess's stdin
+        # so) waits for the readers too.
         found: list[Process] = []
-        if events & syscalls.POLLIN and end.readable:
+        if end.readable:
             writers = holders(snap, end.inode, write=True, exits=True)
             if not writers:
                 return None
             found += writers
-        if events & syscalls.POLLOUT and end.writable:
+        if end.writable:
             readers = holders(snap, end.inode, write=False)
             if not readers:
                 return None
@@ -325,6 +328,12 @@ def _ready_by(snap: Snapshot, proc: Process, end: Fd, events: int) -> tuple[list
     if end.kind == "eventfd" and end.detail:
         same = [p for p in snap.procs if any(f.kind == "eventfd" and f.detail == end.detail for f in p.fds)]
         return same, f"eventfd {end.fd}"
+    if end.kind == "timerfd" and end.detail == TIMER_DISARMED:
+        # A spent timer fires again only if a holder arms it: the processes holding a timerfd
+        # (which one it is, its link does not say).
+        return [
+            p for p in snap.procs if any(f.kind == "timerfd" for f in p.fds)
+        ], f"a disarmed timerfd {end.fd}"
     if end.kind == "signalfd":
         senders = _senders(snap, proc, [s for s in range(1, 65) if end.detail >> (s - 1) & 1])
         return (senders, f"signalfd {end.fd}") if senders is not None else None

@@ -183,9 +183,10 @@ class Watcher:
             self.prev = (snap, knot)
             return None
         if not candidate:
-            # The first sight of a knot: make sure the next sample sees the whole tree.
-            if not walked:
-                self.tree = tree(self.root)
+            # The first sight of a knot: make sure the next sample sees the whole tree. Walked in
+            # this very step or not: a walk just before the sample may have missed a child forked
+            # in between (a helper that will send the signal the knot waits for).
+            self.tree = tree(self.root)
             self.prev = (snap, knot)
             return None
         assert self.prev is not None
