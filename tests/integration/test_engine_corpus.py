@@ -21,6 +21,7 @@ from joinstall import interpreters
 from joinstall.engine import Diagnosis, Verdict, diagnose
 
 from tests.integration.helpers import kill_session
+from tests.wording import stumbles
 
 CORPUS = Path(__file__).resolve().parents[1] / "engine_corpus"
 #: Programs that never touch multiprocessing take no start method.
@@ -32,6 +33,46 @@ PLAIN = {
     "lock_order",
     "event_nobody",
     "popen_reader_thread",
+    "accept_outside_client",
+    "accept_thread_client",
+    "asyncio_communicate",
+    "asyncio_executor",
+    "asyncio_future_nobody",
+    "asyncio_future_timeout",
+    "asyncio_line_reader",
+    "asyncio_proc_sleep",
+    "asyncio_proc_wait",
+    "asyncio_signal",
+    "asyncio_sleep",
+    "asyncio_stdin_late",
+    "asyncio_stdin_nobody",
+    "asyncio_thread_future",
+    "epoll_eventfd_nobody",
+    "epoll_eventfd_thread",
+    "epoll_pidfd_late",
+    "epoll_pidfd_nobody",
+    "epoll_signalfd",
+    "epoll_timerfd",
+    "epoll_timerfd_spent",
+    "selector_late",
+    "socket_send_late_reader",
+    "socket_send_waitpid",
+    "socketpair_late_answer",
+    "socketpair_outside_peer",
+    "socketpair_thread",
+    "socketpair_waitpid",
+    "tcp_both_recv",
+    "tcp_late_send",
+    "tcp_outside_server",
+}
+
+
+#: Words the diagnosis of a hung program must say: the cause, not only the cycle.
+CAUSES = {
+    "pool_worker_killed": "while it ran a task",
+    "pool_lock_lost": "whose holder is gone",
+    "asyncio_future_nobody": "sleeps with no timer and no fd that anyone will make ready",
+    "asyncio_proc_wait": "stopped reading",
 }
 
 
@@ -105,11 +146,19 @@ def judge(py: str, name: str, method: str) -> str | None:
             d = diagnose(proc.pid, budget=1.0, stacks=False)
             if d.proven or d.verdict not in (Verdict.BLOCKED, Verdict.RUNNING):
                 return f"{name}: live, but {d.verdict.value}:\n{d.text()}"
-            return None
+            return _stumbles(name, early, d)
         d = proven_within(proc.pid, 15)
         if d.verdict.value != expect or not (d.cycle and d.fix and d.stuck_pids):
             return f"{name}: expected {expect}, got {d.verdict.value}:\n{d.text()}"
-    return None
+        if CAUSES.get(name, "") not in d.cause:
+            return f"{name}: the cause should say {CAUSES[name]!r}:\n{d.text()}"
+    return _stumbles(name, early, d)
+
+
+def _stumbles(name: str, *found: Diagnosis) -> str | None:
+    """Every report, proven or not, reads without a phrase a person would stumble on."""
+    bad = [(p, d.text()) for d in found for p in stumbles(d.text())]
+    return f"{name}: {bad[0][0]!r} in:\n{bad[0][1]}" if bad else None
 
 
 @pytest.mark.integration
