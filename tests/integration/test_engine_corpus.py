@@ -137,7 +137,7 @@ def judge(py: str, name: str, method: str) -> str | None:
     # From the first instant: a tree that is still starting (a forkserver handing over fds, a
     # child not forked yet) must never be proven anything but what it will become.
     with running(py, name, *args, ready=False) as proc:
-        early = diagnose(proc.pid, budget=0.4, interval=0.005, stacks=False)
+        early = diagnose(proc.pid, budget=0.4, interval=0.01, stacks=False)
         if early.proven and early.verdict.value != expect:
             return f"{name} while starting: {early.verdict.value}:\n{early.text()}"
     with running(py, name, *args) as proc:
@@ -166,7 +166,7 @@ def _stumbles(name: str, *found: Diagnosis) -> str | None:
 @pytest.mark.parametrize(("py", "method"), list(groups()))
 def test_every_hang_is_proven_and_no_live_program_is(py: str, method: str) -> None:
     names = programs() if method != "forkserver" else [n for n in programs() if n not in PLAIN]
-    if py != pythons()[0] and method != "forkserver":
+    if method != "forkserver":
         # The plain programs do not depend on the start method: once per interpreter.
         names = [n for n in names if n not in PLAIN or method == "fork"]
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(names)) as pool:
