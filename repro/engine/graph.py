@@ -94,7 +94,9 @@ def _order(waits: Mapping[Tid, Wait], me: Tid, wakers: Collection[Tid], start: T
 
 def cycle(waits: Mapping[Tid, Wait], inside: frozenset[Tid]) -> tuple[Tid, ...]:
     """A cycle of waits within ``inside``, through a blocked pipe writer when there is one."""
-    starts = sorted(inside, key=lambda t: (not waits[t].full, t[0] == t[1], t))
+    # A full writer first (the pipe nobody reads); then any wait but a lock or a join: an idle
+    # helper thread (a queue's feeder waiting for work) is on the cycle only through its process.
+    starts = sorted(inside, key=lambda t: (not waits[t].full, waits[t].kind is Kind.FUTEX, t[0] == t[1], t))
     for start in starts:
         if not waits[start].wakers:
             return (start,)
