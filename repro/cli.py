@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import NoReturn
 
-from joinstall import __version__, commands, reaper
+from joinstall import commands, reaper
 from joinstall.errors import ExitCode, JoinstallError, NoProcError
 
 #: What `joinstall --help` says: for users, not for developers of joinstall.
@@ -34,19 +34,36 @@ class Parser(argparse.ArgumentParser):
         self.exit(ExitCode.USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def command_modules() -> list[ModuleType]:
-    mods = [
-        importlib.import_module(f"joinstall.commands.{m.name}")
-        for m in pkgutil.iter_modules(commands.__path__)
-    ]
+def command_modules(only: str | None = None) -> list[ModuleType]:
+    """The command modules (a module's file is named as its command); ``only``: that one alone,
+    if it is one: ``joinstall spy`` need not import what ``demo`` and ``sweep`` import."""
+    names = [m.name for m in pkgutil.iter_modules(commands.__path__)]
+    if only in names:
+        names = [only]
+    mods = [importlib.import_module(f"joinstall.commands.{name}") for name in names]
     return sorted((m for m in mods if hasattr(m, "NAME")), key=lambda m: m.NAME)
 
 
-def build_parser() -> Parser:
+class _Version(argparse.Action):
+    """``--version``, looked up only when asked for (``importlib.metadata`` is slow to import)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> NoReturn:
+        import joinstall
+
+        print(f"{parser.prog} {joinstall.__version__}")
+        parser.exit()
+
+
+def build_parser(argv: Sequence[str] | None = None) -> Parser:
+    """The parser; given the arguments, with only the command they name (all of them for help)."""
     parser = Parser(prog="joinstall", description=DESCRIPTION, epilog=EPILOG)
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for mod in command_modules():
+    first = next((a for a in argv or () if not a.startswith("-")), None)
+    for mod in command_modules(first):
         doc = (mod.__doc__ or "").strip()
         p = sub.add_parser(mod.NAME, help=doc.splitlines()[0], description=doc)
         mod.add_arguments(p)
@@ -62,7 +79,8 @@ def _signalled() -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     reaper.install_signal_handlers()
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

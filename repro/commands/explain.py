@@ -15,7 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from joinstall import __version__, files
+import joinstall
+from joinstall import files
 from joinstall.commands import spy
 from joinstall.engine import saved
 from joinstall.engine.diagnosis import Diagnosis
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     if now.verdict.value != verdict:
         # Said first: the rest is this joinstall's reading, not the one that was saved.
         note = (
-            f"Note: joinstall {__version__} reads this evidence as {now.verdict.value}; joinstall {by},"
+            f"Note: joinstall {joinstall.__version__} reads this evidence as {now.verdict.value}; joinstall {by},"
             f" which saved it, said {verdict}."
         )
         print(note, file=sys.stderr if args.json else sys.stdout)

@@ -26,7 +26,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from joinstall import __version__, files
+import joinstall
+from joinstall import files
 from joinstall.engine.diagnosis import Diagnosis
 from joinstall.engine.evidence import Evidence
 from joinstall.engine.snapshot import PROC
@@ -51,7 +52,7 @@ def dump(diagnosis: Diagnosis) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
         "kind": KIND,
-        "joinstall": __version__,
+        "joinstall": joinstall.__version__,
         "saved_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         # A loaded diagnosis keeps the machine it was observed on: its processes may be gone now.
         "machine": dict(evidence.machine) or machine(evidence),
@@ -81,7 +82,7 @@ def load(data: object, *, source: str = "the saved diagnosis") -> Diagnosis:
         by = data.get("joinstall", "?")
         raise UsageError(
             f"{source} was saved by a newer joinstall ({by}, schema {schema}); upgrade joinstall"
-            f" (this is {__version__}, schema {SCHEMA}) to read it"
+            f" (this is {joinstall.__version__}, schema {SCHEMA}) to read it"
         )
     try:
         evidence = Evidence.from_dict(data["evidence"], data.get("machine"))
