@@ -1,17 +1,22 @@
-"""Processes that leave a watched tree: who went, when, how (where a sample saw it), and whether
-the kernel's OOM killer was counting meanwhile.
+"""Processes that leave a watched tree: who went, when, how, and whether the kernel's OOM killer
+was counting meanwhile.
 
 A process's exit status lives only as long as it is a zombie: its parent reaps it, often within
-microseconds (a Pool's worker handler does). A sample that catches the zombie reads the status
-from ``/proc/PID/stat`` (its 52nd field, the ``wait`` status); otherwise the status is unknown,
-and the words say so. The OOM kill counter (``oom_kill`` in ``/proc/vmstat``) is machine-wide:
-its rise says an OOM kill happened meanwhile, not whose.
+microseconds (a Pool's worker handler does). Two ways to still learn it: the kernel's process
+events (the netlink connector, ``PROC_EVENT_EXIT`` carries every exit's status; it needs
+CAP_NET_ADMIN, so often root only), and a sample that catches the zombie and reads the status
+from ``/proc/PID/stat`` (its 52nd field). Otherwise the status is unknown, and the words say so.
+The OOM kill counter (``oom_kill`` in ``/proc/vmstat``) is machine-wide: its rise says an OOM kill
+happened meanwhile, not whose.
 """
 
 from __future__ import annotations
 
 import os
+import socket
+import struct
 import time
+import weakref
 
 from joinstall.engine.causes import Departure
 from joinstall.engine.snapshot import PROC, Snapshot
@@ -39,7 +44,68 @@ def exit_status(pid: int, proc: str = PROC) -> int | None:
         status = int(fields[49])  # field 52 of the whole line: two fields precede the ")"
     except (OSError, ValueError, IndexError):
         return None
-    return -(status & 0x7F) if status & 0x7F else status >> 8 & 0xFF
+    return _status(status)
+
+
+NETLINK_CONNECTOR = 11
+CN_IDX_PROC = CN_VAL_PROC = 1
+PROC_CN_MCAST_LISTEN = 1
+PROC_EVENT_EXIT = 0x80000000
+_NLMSG, _CN_MSG, _EVENT_HEAD = 16, 20, 16
+
+
+class ExitEvents:
+    """The kernel's exit events, as a non-blocking subscription; ``None`` from ``open`` where the
+    kernel refuses it (no CAP_NET_ADMIN, no connector). The socket is held as a bare fd, closed
+    when the subscription is collected: a watcher has no end of its own to close it at."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.fd = sock.detach()
+        weakref.finalize(self, os.close, self.fd)
+
+    @classmethod
+    def open(cls) -> ExitEvents | None:
+        try:
+            sock = socket.socket(
+                socket.AF_NETLINK, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK,
+                NETLINK_CONNECTOR,
+            )  # fmt: skip
+        except (OSError, AttributeError):
+            return None
+        try:
+            sock.bind((0, CN_IDX_PROC))
+            listen = struct.pack("=I", PROC_CN_MCAST_LISTEN)
+            msg = struct.pack("=IIIIHH", CN_IDX_PROC, CN_VAL_PROC, 0, 0, len(listen), 0) + listen
+            sock.send(struct.pack("=IHHII", _NLMSG + len(msg), 3, 0, 0, 0) + msg)  # NLMSG_DONE
+        except OSError:
+            sock.close()
+            return None
+        return cls(sock)
+
+    def drain(self) -> dict[int, int]:
+        """pid -> wait status of every process that exited since the last drain."""
+        out: dict[int, int] = {}
+        while True:
+            try:
+                data = os.read(self.fd, 65536)
+            except (BlockingIOError, InterruptedError):
+                return out
+            except OSError:  # ENOBUFS: events were lost; the samples still see zombies
+                continue
+            off = 0
+            while off + _NLMSG + _CN_MSG + _EVENT_HEAD <= len(data):
+                length = struct.unpack_from("=I", data, off)[0]
+                event = off + _NLMSG + _CN_MSG
+                if struct.unpack_from("=I", data, event)[0] == PROC_EVENT_EXIT:
+                    pid, tgid, status, _ = struct.unpack_from("=iiII", data, event + _EVENT_HEAD)
+                    if pid == tgid:  # the process, not one of its other threads
+                        out[tgid] = status
+                off += max((length + 3) & ~3, 1)
+
+
+def _status(wait_status: int) -> int:
+    """A ``wait`` status as ``Departure.status`` says it (-N signal N, else the exit code)."""
+    return -(wait_status & 0x7F) if wait_status & 0x7F else wait_status >> 8 & 0xFF
 
 
 class Departures:
@@ -52,10 +118,14 @@ class Departures:
         self.status: dict[int, int] = {}
         self.gone: list[Departure] = []
         self.me = os.getpid()
+        self.events = ExitEvents.open()
 
     def observe(self, snap: Snapshot) -> None:
         now = time.monotonic() - self.start
         present = {p.pid: p.ppid for p in snap.procs}
+        if self.events is not None:
+            exits = self.events.drain()
+            self.status.update((pid, _status(st)) for pid, st in exits.items() if pid in self.alive)
         for p in snap.procs:
             if p.threads and all(t.state in "ZX" for t in p.threads) and p.pid not in self.status:
                 found = exit_status(p.pid)
