@@ -20,18 +20,23 @@ pytestmark = pytest.mark.integration
 PROGRAM = """
 import multiprocessing as mp, os, signal, sys, time
 
+def init(q):
+    global pids
+    pids = q
+
+def slow():
+    pids.put(os.getpid())
+    time.sleep(30)
+
 if __name__ == "__main__":
     mp.set_start_method("fork")
-    pool = mp.Pool(2)
-    result = pool.apply_async(os.getpid)
-    busy = pool.apply_async(time.sleep, (30,))
-    time.sleep(0.3)
-    idle = result.get()
+    q = mp.Queue()
+    pool = mp.Pool(2, initializer=init, initargs=(q,))
+    busy = pool.apply_async(slow)
+    victim = q.get()
     sys.stdin.readline()  # the watch has sampled the tree
-    for p in pool._pool:
-        if p.pid != idle:
-            os.kill(p.pid, signal.SIGKILL)
-            print(p.pid, flush=True)
+    os.kill(victim, signal.SIGKILL)
+    print(victim, flush=True)
     busy.get()
 """
 
