@@ -29,6 +29,9 @@ class ExitCode(enum.IntEnum):
     #: ``watch``: a hang of the command was proven; the diagnosis is on stderr and the command's
     #: whole process tree was stopped. Apart from 0-5, 124-127 and 128+N that tools commonly use.
     HANG_PROVEN = 86
+    #: ``watch --timeout``: the command ran out of time with no hang proven, as timeout(1) exits;
+    #: what each thread waited on is on stderr, and the command's whole process tree was stopped.
+    TIMED_OUT = 124
     #: SIGINT (Ctrl-C), once or many times: every process that was started has been reaped.
     INTERRUPTED = 130
     #: The reader of our output went away (``joinstall variants | head``): 128 + SIGPIPE.

@@ -33,7 +33,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     spec = options.spec_from(args)
     if spec.mode is Mode.FAST and not procfs.available():
-        print("joinstall run: note: no /proc here; falling back to timeout-based detection (--faithful)")
+        print(
+            "joinstall run: hangs are not proven on this platform (no Linux /proc to observe processes"
+            " through); falling back to timeout-based detection (--faithful): join(T) is let run out"
+        )
         spec = options.spec_from(args, mode=Mode.FAITHFUL)
     listener = None if args.json else print
     result = harness.run(spec, listener=listener)

@@ -7,8 +7,15 @@ the handler runs inside the blocked call (``waitpid``, ``poll``, a lock, ``read`
 EINTR to run it), reads the proof, kills the stuck processes, unblocks this process's stuck
 threads, and raises ``HangProven`` there: the traceback shows the line of the test that hung.
 
-pytest-timeout (signal method) owns SIGALRM; while a test runs, its handler is wrapped so that
-the monitor's latest view is asked for (briefly) when it fires, and the report adds it.
+At a timeout nothing proved (pytest-timeout's alarm, its timer thread, or the test's own
+``TimeoutError``), the monitor is asked for its view of the test's processes before the
+timeout, py-spy's stacks of all of them, and to kill every process the test started; the report
+adds all of that. pytest-timeout (signal method) owns SIGALRM: while a test runs, its handler
+is wrapped. Its thread method ends pytest with ``os._exit``: the timer's function is wrapped,
+and joinstall's section is printed before pytest-timeout's own.
+
+Without ``/proc`` there is no monitor: at a timeout this process takes py-spy's stacks of the
+test's processes and kills them through psutil.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -39,15 +46,20 @@ SIGNAL = signal.SIGRTMIN + 4 if hasattr(signal, "SIGRTMIN") else signal.SIGUSR2
 PROOF_WAIT = 20.0
 #: How long the signal's handler waits for a proof that is not there (a signal of a test that ended).
 STALE_WAIT = 0.2
-#: How long pytest-timeout's handler waits for the monitor's view: its failure comes first.
-VIEW_WAIT = 1.0
+#: How long a timeout's handler waits for the monitor's view, py-spy's stacks (each dump is
+#: bounded by 5 s, twice on a proven hang) and the killing of the test's processes.
+TIMEOUT_WAIT = 30.0
+#: A test's own timeouts, by class name (any class of the exception's): ``TimeoutError`` (and
+#: multiprocessing's, asyncio's and concurrent.futures' before 3.11), ``subprocess.TimeoutExpired``.
+OWN_TIMEOUTS = ("TimeoutError", "TimeoutExpired")
 #: How long the handler waits for threads it unblocked to finish their failed write.
 THREAD_EXIT_WAIT = 1.0
 #: How long the monitor may take to exit at the end of the session.
 CLOSE_WAIT = 2.0
 #: Threads that belong to the test runner, not the test: they can never break a test's hang.
 RUNNER_MODULES = ("_pytest", "pytest_timeout", "xdist", "execnet", "pluggy", "joinstall")
-TASKS = "/proc/self/task"
+PROC = os.environ.get("JOINSTALL_PROCFS", "/proc")
+TASKS = f"{PROC}/self/task"
 MONITOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "monitor.py")
 
 
@@ -70,7 +82,21 @@ class Record:
     closing: bool = False
     reported: bool = False
     proven: Diagnosis | None = None
+    #: What timed out, as the end of "not proven when ...": "pytest-timeout fired".
+    timeout: str = ""
     at_timeout: Diagnosis | None = None
+    #: py-spy's stacks taken at the timeout when there was no view to put them in.
+    stacks: dict[str, str] = dataclasses.field(default_factory=dict)
+    missing: list[str] = dataclasses.field(default_factory=list)
+    #: The processes of the test killed at its timeout, as ``pid (name)`` (None: not yet).
+    cleaned: list[str] | None = None
+    #: The file the diagnosis was saved to, and the report's line saying so.
+    saved: str = ""
+    saved_to: str = ""
+    #: When the test started (wall clock): without /proc, a process born since is the test's.
+    started: float = 0.0
+    #: A monitor watched the test through /proc.
+    observed: bool = True
     failure: str = ""
     killed: list[int] = dataclasses.field(default_factory=list)
     unblocked: list[int] = dataclasses.field(default_factory=list)
@@ -107,7 +133,9 @@ def _threads() -> int:
 
 
 class Client:
-    def __init__(self) -> None:
+    def __init__(self, observe: bool = True) -> None:
+        #: A monitor observes the tests through /proc; without one, only timeouts are acted on.
+        self.observe = observe
         self.proc: subprocess.Popen[bytes] | None = None
         self.ctrl = -1
         self.result = -1
@@ -192,6 +220,11 @@ class Client:
 
     def arm(self, settings: Settings) -> Record:
         """Start watching one test, setup to teardown: one write."""
+        if not self.observe:
+            self.seq += 1
+            record = self.record = Record(self.seq, settings, threading.get_ident(), frozenset())
+            record.started, record.observed = time.time(), False
+            return record
         if self.proc is None:
             self.start()
         self.seq += 1
@@ -209,7 +242,8 @@ class Client:
 
     def disarm(self, record: Record) -> None:
         """Stop watching ``record``'s test: one write."""
-        self._send(f"D {record.seq}\n")
+        if self.observe:
+            self._send(f"D {record.seq}\n")
         record.closing = True
         self.leftover = [t for t in (*self.leftover, *record.stuck) if t.is_alive()]
 
@@ -262,7 +296,7 @@ class Client:
         self.inbox += [line.decode().split(" ", 2) for line in lines if line]
         for kind, _seq, *rest in self.inbox:
             if kind == "E" and self.record is not None and int(_seq) == self.record.seq:
-                self.record.failure = f"monitor failed: {rest[0] if rest else '?'}"
+                self.record.failure = f"joinstall could not observe this test: {rest[0] if rest else '?'}"
         return True
 
     def _gone(self) -> None:
@@ -286,19 +320,29 @@ class Client:
         self.inbox = keep
         return found
 
-    def _load(self, path: str) -> Diagnosis | None:
+    def _load(self, fd: str) -> dict[str, Any]:
+        """What the monitor published in its anonymous file ``fd`` (``{}`` if it is gone)."""
         import json
 
-        from joinstall.engine import Diagnosis
-
         try:
-            with open(path) as f:
-                return Diagnosis.from_dict(json.load(f))
+            with open(f"{PROC}/{self.pid}/fd/{int(fd)}", "rb") as f:
+                found = json.load(f)
         except (OSError, ValueError):
+            return {}
+        return found if isinstance(found, dict) else {}
+
+    def _diagnosis(self, data: object) -> Diagnosis | None:
+        from joinstall.engine import saved
+        from joinstall.errors import JoinstallError
+
+        if not data:
             return None
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
+        try:
+            return saved.load(data)
+        except JoinstallError as exc:
+            if self.record is not None:
+                self.record.failure = f"joinstall could not read the monitor's diagnosis: {exc.message()}"
+            return None
 
     def _await(self, record: Record, kind: str, seconds: float) -> bool:
         """Wait for a ``kind`` message of ``record`` (a proof counts too); True if one came."""
@@ -306,15 +350,19 @@ class Client:
         while True:
             proof = self._take(record, "P")
             if proof is not None and record.proven is None:
-                record.proven = self._load(proof)
+                record.proven = self._diagnosis(self._load(proof).get("view"))
             if kind == "P" and record.proven is not None:
                 return True
-            if kind == "T":
-                view = self._take(record, "T")
-                if view is not None:
-                    record.at_timeout = self._load(view) if view != "-" else None
-                    return True
-                if proof is not None:
+            if kind in ("T", "K"):
+                found = self._take(record, kind)
+                if found is not None:
+                    payload = self._load(found) if found != "-" else {}
+                    if kind == "T":
+                        record.at_timeout = self._diagnosis(payload.get("view"))
+                        record.stacks = dict(payload.get("stacks") or {})
+                        record.missing = list(payload.get("missing") or ())
+                    if "killed" in payload:
+                        record.cleaned = list(payload["killed"])
                     return True
             left = deadline - time.monotonic()
             if left <= 0 or not self._pump(left):
@@ -360,7 +408,7 @@ class Client:
                 thread.join(THREAD_EXIT_WAIT if record.unblocked else 0)
         record.stuck = stop.stuck_threads(mine)
 
-    # -- pytest-timeout -----------------------------------------------------------------------
+    # -- timeouts -----------------------------------------------------------------------------
 
     def wrap_alarm(self) -> None:
         """Wrap the SIGALRM handler pytest-timeout just set: its failure gets our view too."""
@@ -372,11 +420,12 @@ class Client:
             __tracebackhide__ = True
             record = self.record
             if record is not None and not record.closing and not self.busy:
-                with self._busy():
-                    self._at_timeout(record)
+                self.at_timeout(record, "pytest-timeout fired", time.monotonic())
             previous(signum, frame)
 
         signal.signal(signal.SIGALRM, on_alarm)
+        if not self.observe:
+            return
         # Tell the monitor this test's SIGALRM is pytest-timeout's: it may then prove a hang
         # that only that alarm could end (any other handled SIGALRM keeps a wait open).
         record = self.record
@@ -385,18 +434,89 @@ class Client:
         else:
             self.alarm_pending = True
 
-    def _at_timeout(self, record: Record) -> None:
+    def wrap_timer(self, timer: threading.Timer, show: Callable[[Record], None]) -> None:
+        """Wrap the function of pytest-timeout's timer thread (its thread method), which prints
+        the stacks of pytest's threads and ends pytest with ``os._exit``: first our view and the
+        stacks (``show`` prints them), then pytest-timeout's stacks, then the test's processes are
+        killed (``show`` again), so that its stacks show the test's thread still blocked."""
+        previous = timer.function
+
+        def on_timer(*args: Any, **kwargs: Any) -> None:
+            record = self.record
+            if record is None or record.closing:
+                previous(*args, **kwargs)
+                return
+            self.at_timeout(record, "pytest-timeout fired", time.monotonic(), kill=False)
+            show(record)
+            module = sys.modules.get("pytest_timeout")
+            dump = getattr(module, "dump_stacks", None)
+            if not callable(dump):
+                self.kill(record)
+                show(record)
+                previous(*args, **kwargs)
+                return
+
+            def dump_then_kill(*args: Any, **kwargs: Any) -> None:
+                dump(*args, **kwargs)
+                self.kill(record)
+                show(record)
+
+            module.dump_stacks = dump_then_kill  # type: ignore[union-attr]
+            try:
+                previous(*args, **kwargs)  # ends with os._exit, unless a debugger is attached
+            finally:
+                module.dump_stacks = dump  # type: ignore[union-attr]
+
+        timer.function = on_timer
+
+    def at_timeout(self, record: Record, what: str, fired: float, *, kill: bool = True) -> None:
+        """A timeout fired at ``fired`` (monotonic): take the view, the stacks, and kill the test's
+        processes (through the monitor, else here through psutil); a proof in that view counts."""
         record.closing = True  # our own signal must not raise a second failure on top
-        if record.raised:
+        if record.raised or record.timeout:
             return
-        self._send(f"Q {record.seq} {time.monotonic()!r}\n")
-        self._await(record, "T", VIEW_WAIT)
+        record.timeout = what
+        if not self.observe:
+            self._without_proc(record, kill)
+            return
+        with self._busy():
+            self._send(f"Q {record.seq} {fired!r} {int(kill)}\n")
+            self._await(record, "T", TIMEOUT_WAIT)
         if record.at_timeout is not None and record.at_timeout.proven and record.proven is None:
             record.proven = record.at_timeout
         if record.proven is not None:
             record.raised = True
             self._send(f"H {record.seq}\n")
             self._stop(record)
+
+    def kill(self, record: Record) -> None:
+        """Kill the processes ``record``'s test started (after ``at_timeout(kill=False)``)."""
+        if not self.observe:
+            from joinstall.plugin import cleanup
+
+            record.cleaned = cleanup.kill_all(cleanup.born_since(os.getpid(), record.started))
+            return
+        with self._busy():
+            self._send(f"K {record.seq}\n")
+            self._await(record, "K", TIMEOUT_WAIT)
+
+    def _without_proc(self, record: Record, kill: bool) -> None:
+        from joinstall.plugin import cleanup
+
+        procs = cleanup.born_since(os.getpid(), record.started)
+        if record.settings.stacks:
+            found, missing = cleanup.stacks_of([os.getpid(), *(p.pid for p in procs)])
+            record.stacks, record.missing = found, list(missing)
+        if kill:
+            record.cleaned = cleanup.kill_all(procs)
+
+
+def own_timeout(exc: BaseException) -> str | None:
+    """The name of a test's own timeout exception (``subprocess.TimeoutExpired``), else None."""
+    kind = type(exc)
+    if not any(c.__name__ in OWN_TIMEOUTS for c in kind.__mro__):
+        return None
+    return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
 
 
 def section(record: Record, when: str) -> tuple[str, str] | None:

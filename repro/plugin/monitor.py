@@ -11,15 +11,26 @@ at a time:
                                   tree from WHEN + INTERVAL on; TID is pytest's main thread;
 * ``D SEQ``                       the test ended (its teardown too): stop watching;
 * ``H SEQ``                       the proof of test SEQ was received: no need to kill on its behalf;
-* ``Q SEQ WHEN``                  pytest-timeout fired at WHEN (monotonic): send the view then;
+* ``Q SEQ WHEN KILL``             a timeout fired at WHEN (monotonic): send the view then, with
+                                  the stacks, and (KILL = 1) kill the test's processes;
+* ``K SEQ``                       kill the test's processes now;
 * ``L SEQ``                       test SEQ's SIGALRM handler is pytest-timeout's (the plugin wraps
                                   it): a wait only that alarm could end may be proven.
 
 It answers on a result pipe: ``S SEQ`` (a hang is proven, the stacks are being taken), then
-``P SEQ FILE`` (the proof, ``Diagnosis.to_dict()`` as JSON in FILE), or ``T SEQ FILE`` (the view
-asked for; ``-`` for none), or ``E SEQ TEXT`` (the monitor failed on this test). After ``P`` it
-interrupts pytest's main thread itself with ``tgkill``: a process-directed signal may be
-handled by another thread and leave the main thread's blocked call running.
+``P SEQ FD`` (the proof, with its evidence), or ``T SEQ FD`` (the view asked for, with the
+stacks of every process of the test and the processes killed after them; ``-`` for none), or
+``K SEQ FD`` (the processes killed), or ``E SEQ TEXT`` (the monitor failed on this test). FD is
+an anonymous file (``memfd``) the monitor holds open until pytest has read it, as
+``/proc/MONITOR/fd/FD``: nothing is written to the file system, so nothing is left behind when
+either process is killed, and the result pipe carries only short lines, which never fill it and
+block the monitor while pytest is stuck in its test. After ``P`` it interrupts pytest's main
+thread itself with ``tgkill``: a process-directed signal may be handled by another thread and
+leave the main thread's blocked call running.
+
+At every sample the monitor also walks pytest's tree and remembers the processes born during
+the test (``cleanup.Descendants``): at a timeout it kills them all, those that left the tree
+(daemons, orphans) included.
 
 Nothing is sampled before a test has run for one interval, and the engine is imported at the
 first sample: a suite of quick tests costs two small writes per test and nothing here.
@@ -43,19 +54,23 @@ import time
 # Neither ``typing`` nor ``contextlib``: with ``site``, they were half of the start-up's cost.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from joinstall.engine import Diagnosis, Watcher
+    from joinstall.plugin.cleanup import Descendants
 
 #: How long pytest's signal handler may take to say it received a proof before the monitor
 #: kills the stuck processes itself (the main thread may sit in a C call that retries on
 #: EINTR; killing its partner returns it to Python, where the pending signal is handled).
 GRACE = 2.0
 #: The longest sleep between two reads of the control pipe, whatever a test's interval: the
-#: next test's first sample and pytest-timeout's request (answered within the client's
-#: ``VIEW_WAIT`` of 1 s) must not wait for a marker's ``interval=30``.
+#: next test's first sample and a timeout's request (pytest waits in its handler) must not wait
+#: for a marker's ``interval=30``.
 MAX_TICK = 0.25
 PR_SET_PDEATHSIG = 1
+#: Where /proc is; overridable so that tests can play a platform without one.
+PROC = os.environ.get("JOINSTALL_PROCFS", "/proc")
 #: ``tgkill`` by syscall number where libc has no wrapper (glibc before 2.30).
 SYS_TGKILL = {"x86_64": 234, "aarch64": 131, "i686": 270, "i386": 270, "armv7l": 268, "ppc64le": 250}
 
@@ -79,6 +94,9 @@ class Phase:
         self.alarm = False
         #: (when it ended, the watcher's state) of the latest two samples.
         self.history: list[tuple[float, Any]] = []
+        self.armed = armed
+        #: The processes born during the test (made at the first sample).
+        self.family: Descendants | None = None
 
 
 class Monitor:
@@ -87,13 +105,12 @@ class Monitor:
         self.ctrl = ctrl
         self.result = result
         self.signum = signum
-        #: Where the proofs are written for pytest to read (made at the first one).
-        self.folder = ""
         self.me = os.getpid()
+        #: The anonymous files handed to pytest, by test: closed once it has read them.
+        self.published: dict[int, list[int]] = {}
         self.bystanders: frozenset[int] = frozenset()
         self.phase: Phase | None = None
         self.buffer = b""
-        self.files = 0
         self.poller = select.poll()
         self.poller.register(ctrl, select.POLLIN)
         os.set_blocking(ctrl, False)
@@ -149,14 +166,19 @@ class Monitor:
             interval = float(args[2])
             self.tick = min(interval, MAX_TICK)
             self.phase = Phase(int(args[0]), int(args[1]), interval, args[3] == "1", float(args[4]))
+            self.retire(lambda seq: seq < int(args[0]))  # pytest has read all of the tests before
         elif kind == "D" and phase is not None and phase.seq == int(args[0]):
             self.phase = None
-        elif kind == "H" and phase is not None and phase.seq == int(args[0]):
-            phase.handled = True
+        elif kind == "H":
+            self.retire(lambda seq: seq == int(args[0]))
+            if phase is not None and phase.seq == int(args[0]):
+                phase.handled = True
         elif kind == "L" and phase is not None and phase.seq == int(args[0]):
             phase.alarm = True
         elif kind == "Q":
-            self.answer(int(args[0]), float(args[1]))
+            self.answer(int(args[0]), float(args[1]), args[2:3] != ["0"])
+        elif kind == "K":
+            self.send(f"K {args[0]} {self.clean(int(args[0]), {})}")
 
     def send(self, line: str) -> None:
         try:  # noqa: SIM105  (contextlib costs the start-up more than the rest of this module)
@@ -164,28 +186,38 @@ class Monitor:
         except OSError:  # pytest has gone: EOF on the control pipe follows
             pass
 
-    def save(self, diagnosis: Diagnosis) -> str:
+    def publish(self, seq: int, payload: dict[str, Any]) -> str:
+        """``payload`` as JSON in an anonymous file for pytest to read; its fd number."""
         import json
 
-        if not self.folder:
-            import tempfile
+        data = json.dumps(payload).encode()
+        fd = os.memfd_create(f"joinstall-{seq}")
+        self.published.setdefault(seq, []).append(fd)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        return str(fd)
 
-            self.folder = tempfile.mkdtemp(prefix="joinstall-")
-        self.files += 1
-        path = os.path.join(self.folder, f"{self.files}.json")
-        with open(path, "w") as f:
-            json.dump(self.scrub(diagnosis).to_dict(), f)
-        return path
+    def retire(self, done: Callable[[int], bool]) -> None:
+        for seq in [seq for seq in self.published if done(seq)]:
+            for fd in self.published.pop(seq):
+                os.close(fd)
+
+    def evidence(self, diagnosis: Diagnosis) -> dict[str, Any]:
+        """The diagnosis with its evidence, as ``joinstall explain`` reads it."""
+        from joinstall.engine import saved
+
+        return saved.dump(self.scrub(diagnosis))
 
     # -- sampling -----------------------------------------------------------------------------
 
     def ignore(self) -> frozenset[int]:
         """The monitor's threads, its children's (py-spy), and pytest's bystanders."""
         mine = set()
-        for task in _listdir(f"/proc/{self.me}/task"):
+        for task in _listdir(f"{PROC}/{self.me}/task"):
             mine.add(int(task))
             try:
-                with open(f"/proc/{self.me}/task/{task}/children") as f:
+                with open(f"{PROC}/{self.me}/task/{task}/children") as f:
                     mine.update(int(c) for c in f.read().split())
             except OSError:
                 continue
@@ -216,11 +248,20 @@ class Monitor:
             phase.watcher.known_signals = frozenset(known)
             proven = phase.watcher.step()
             phase.history = [*phase.history[-1:], (time.monotonic(), phase.watcher.latest)]
+            self.family(phase).update()
             if proven is not None:
                 self.prove(phase, proven)
         except Exception as exc:  # never let the monitor die: report it with the test
             phase.failed = True
-            self.send(f"E {phase.seq} {' '.join(repr(exc).split())}")
+            self.send(f"E {phase.seq} {said(exc)}")
+
+    def family(self, phase: Phase) -> Descendants:
+        if phase.family is None:
+            load_site()
+            from joinstall.plugin.cleanup import Descendants
+
+            phase.family = Descendants(self.pid, phase.armed, skip=(self.me,))
+        return phase.family
 
     def prove(self, phase: Phase, proven: Diagnosis) -> None:
         # Said before the stacks are taken: py-spy can end a raw write early and free the test,
@@ -231,9 +272,9 @@ class Monitor:
 
             proven = capture_stacks(proven, ignore_tids=self.ignore())
         phase.proof = proven
-        path = self.save(proven)
+        fd = self.publish(phase.seq, {"view": self.evidence(proven)})
         self.pump(0)  # the test may have ended meanwhile (freed by py-spy, or by a timeout)
-        self.send(f"P {phase.seq} {path}")
+        self.send(f"P {phase.seq} {fd}")
         if self.phase is not phase:
             return
         self.interrupt(phase)
@@ -264,23 +305,76 @@ class Monitor:
                 except OSError:
                     continue
 
-    def answer(self, seq: int, fired: float) -> None:
-        """pytest-timeout fired at ``fired`` (monotonic clock): the view of the latest sample
-        that ended before, at most one interval old (a sample taken later would see pytest's
-        main thread running the alarm's handler, not blocked where it hung)."""
+    def answer(self, seq: int, fired: float, kill: bool) -> None:
+        """A timeout fired at ``fired`` (monotonic clock): send the view of the latest sample that
+        ended before, at most one interval old (a sample taken later would see pytest's main
+        thread running the alarm's handler, not blocked where it hung), with py-spy's stacks of
+        every process of the test; then (``kill``) kill the processes the test started."""
         phase = self.phase
-        watcher = phase.watcher if phase is not None and phase.seq == seq else None
-        before = [state for ended, state in phase.history if ended <= fired] if phase else []
-        if watcher is None or not before:
+        if phase is None or phase.seq != seq:
             self.send(f"T {seq} -")
             return
+        payload: dict[str, Any] = {"view": None, "stacks": {}, "missing": []}
+        try:
+            view = self.view(phase, fired)
+            if phase.stacks:
+                view = self.stacks(phase, view, payload)
+            if view is not None:
+                payload["view"] = self.evidence(view)
+        except Exception as exc:
+            self.send(f"E {seq} {said(exc)}")
+        self.send(f"T {seq} {self.clean(seq, payload) if kill else self.publish(seq, payload)}")
+
+    def clean(self, seq: int, payload: dict[str, Any]) -> str:
+        """Kill the processes test ``seq`` started; publish ``payload`` with them."""
+        phase = self.phase
+        if phase is None or phase.seq != seq:
+            return "-"
+        try:
+            from joinstall.plugin import cleanup
+
+            payload["killed"] = cleanup.kill(self.family(phase))
+        except Exception as exc:
+            self.send(f"E {seq} {said(exc)}")
+        return self.publish(seq, payload)
+
+    def view(self, phase: Phase, fired: float) -> Diagnosis | None:
+        """The view of the latest sample that ended before ``fired``, or None."""
+        watcher = phase.watcher
+        before = [state for ended, state in phase.history if ended <= fired]
+        if watcher is None or not before:
+            return None
         latest, watcher.latest = watcher.latest, before[-1]
         try:
-            self.send(f"T {seq} {self.save(watcher.last())}")
-        except Exception as exc:
-            self.send(f"E {seq} {' '.join(repr(exc).split())}")
+            return watcher.last()
         finally:
             watcher.latest = latest
+
+    def stacks(self, phase: Phase, view: Diagnosis | None, payload: dict[str, Any]) -> Diagnosis | None:
+        """py-spy's stacks of every process of the test: the view's, and those that left its tree
+        (without a view: pytest's and those the test started, into ``payload``)."""
+        import dataclasses
+
+        from joinstall.engine import capture_stacks
+        from joinstall.plugin import cleanup
+
+        seen = {self.me}
+        if view is not None:
+            view = capture_stacks(view, ignore_tids=self.ignore())
+            seen |= {t.pid for t in view.threads}
+        family = self.family(phase)
+        family.update()
+        others = [pid for pid in [self.pid, *family.alive()] if pid not in seen]
+        more, missing = cleanup.stacks_of(others)
+        if view is None:
+            payload["stacks"], payload["missing"] = more, list(missing)
+            return None
+        return dataclasses.replace(view, stacks={**view.stacks, **more}, missing=view.missing + missing)
+
+
+def said(exc: BaseException) -> str:
+    """An exception in one line, as a person reads it (not its repr)."""
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
 
 
 def load_site() -> None:
@@ -339,15 +433,10 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is pytest's to handle; EOF ends us
     signal.signal(signal.SIGTERM, _exit)  # pytest's session ended: at once, even asleep
     monitor = Monitor(pid, ctrl, result, signum)
-    try:
+    try:  # noqa: SIM105
         monitor.run()
     except SystemExit:
         pass
-    finally:
-        if monitor.folder:  # pytest removed the files it read; these it never asked for
-            import shutil
-
-            shutil.rmtree(monitor.folder, ignore_errors=True)
     return 0
 
 

@@ -65,10 +65,10 @@ def service(pid: int) -> bool:
 
 
 def _cmdline(pid: int) -> list[str]:
+    """Through psutil: without /proc too (the cleanup at a timeout runs there)."""
     try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().decode(errors="replace").split("\0")
-    except OSError:
+        return psutil.Process(pid).cmdline()
+    except psutil.Error:
         return []
 
 

@@ -8,7 +8,6 @@ be alive: the plugin must have stopped what the stalled tests left behind.
 from __future__ import annotations
 
 import contextlib
-import signal
 import textwrap
 import time
 
@@ -156,47 +155,6 @@ def test_under_xdist(pytester: pytest.Pytester, no_leaks: None) -> None:
     pytester.makepyfile(test_families=FAMILIES)
     result = run(pytester, "--joinstall", "-n", "2")
     check_families(result)
-
-
-@pytest.mark.timeout(120)
-def test_alongside_pytest_timeout_the_proof_comes_first(pytester: pytest.Pytester, no_leaks: None) -> None:
-    pytester.makepyfile(test_families=FAMILIES)
-    result = run(pytester, "--joinstall", "--timeout", "30", "-k", "test_join or after")
-    result.assert_outcomes(failed=2, passed=1)
-    assert "from pytest-timeout" not in result.stdout.str()
-
-
-TIMEOUT_FIRST = """
-import multiprocessing as mp, subprocess, sys, time
-
-def test_waits_for_a_sleeper():
-    # Slow, not hung: the sleeping child will end the wait. Daemonic: stopped when pytest exits.
-    p = mp.Process(target=time.sleep, args=(30,), daemon=True); p.start()
-    p.join()
-
-def test_stalled_child_reader_outside():
-    # Not a socket: a stall, which joinstall proves before the timeout.
-    code = "import sys; sys.stdout.write('x' * (1 << 20))"
-    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE) as p:
-        p.wait()
-"""
-
-
-@pytest.mark.timeout(120)
-def test_with_pytest_timeout_whichever_fires_first_reports(pytester: pytest.Pytester, no_leaks: None) -> None:
-    pytester.makepyfile(test_timeout=TIMEOUT_FIRST)
-    result = run(pytester, "--joinstall", "--timeout", "1")
-    result.assert_outcomes(failed=2)
-    # A wait for a sleeper is never proven: pytest-timeout fails it, with joinstall's view.
-    result.stdout.fnmatch_lines(
-        [
-            "*Failed: Timeout (>1.0s) from pytest-timeout.*",
-            "*joinstall: the process tree when pytest-timeout fired*",
-            "BLOCKED: *",
-        ]
-    )
-    # The stall is proven well within the second.
-    result.stdout.fnmatch_lines(["FAILED test_timeout.py::test_stalled_child_reader_outside - joinstall*"])
 
 
 USER_PACKAGES = {
@@ -399,23 +357,6 @@ def test_the_monitor_ends_with_pytest_and_is_no_leak(pytester: pytest.Pytester, 
     assert result.ret == 0, result.stderr.str()
 
 
-KILLED = """
-import os, signal, time
-
-def test_pytest_dies():
-    time.sleep(0.2)  # the monitor has sampled by now
-    os.kill(os.getpid(), signal.SIGKILL)
-"""
-
-
-@pytest.mark.timeout(60)
-def test_the_monitor_dies_with_a_killed_pytest(pytester: pytest.Pytester, no_leaks: None) -> None:
-    pytester.makepyfile(test_killed=KILLED)
-    result = run(pytester, "--joinstall")
-    assert result.ret == -signal.SIGKILL
-    # no_leaks: the monitor saw EOF on its pipe (or its parent's death) and exited.
-
-
 DEADLOCK = """
 import threading
 
@@ -453,6 +394,11 @@ def test_threads_that_stay_stuck_do_not_keep_pytest_alive(pytester: pytest.Pytes
         (["--joinstall"], "joinstall_interval = 0", "'0' from joinstall_interval in the ini file (tox.ini)"),
         ([], "joinstall = maybe", "'maybe' from joinstall in the ini file (tox.ini)"),
         ([], "joinstall_stacks = 2", "'2' from joinstall_stacks in the ini file (tox.ini)"),
+        (
+            [],
+            "joinstall_save = tox.ini",
+            "'tox.ini' from joinstall_save in the ini file (tox.ini): it is a file",
+        ),
     ],
 )
 @pytest.mark.timeout(60)

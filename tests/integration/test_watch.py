@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -12,11 +14,14 @@ from pathlib import Path
 
 import psutil
 import pytest
+from joinstall.engine import saved
 
 from tests.integration.helpers import ROOT, joinstall, started, usage_error, wait_gone
+from tests.integration.test_plugin_ci import DAEMON
 
 pytestmark = pytest.mark.integration
 HANG_PROVEN = 86
+TIMED_OUT = 124
 
 PROGRAM = """
 import multiprocessing as mp, sys, time
@@ -44,9 +49,11 @@ def program(tmp_path: Path) -> Path:
 
 @pytest.mark.timeout(60)
 def test_a_stalled_command_is_stopped_with_its_own_code(program: Path, tmp_path: Path) -> None:
-    out = tmp_path / "diagnosis.json"
+    out, evidence = tmp_path / "diagnosis.json", tmp_path / "hang.json"
     start = time.monotonic()
-    done = joinstall("watch", "--json", str(out), "--", sys.executable, str(program), "-1")
+    done = joinstall(
+        "watch", "--json", str(out), "--save", str(evidence), "--", sys.executable, str(program), "-1"
+    )
     assert done.returncode == HANG_PROVEN, done.stderr
     assert time.monotonic() - start < 15
     assert "done" not in done.stdout
@@ -59,6 +66,48 @@ def test_a_stalled_command_is_stopped_with_its_own_code(program: Path, tmp_path:
     record = json.loads(out.read_text())
     assert record["kind"] == "diagnosis" and record["verdict"] == "stalled" and record["stuck_pids"]
     assert wait_gone(record["stuck_pids"]) == []
+    assert saved.read(evidence).verdict.value == "stalled"
+
+
+OUTSIDE = f"""
+import multiprocessing as mp, socket, subprocess, sys
+DAEMON = {DAEMON!r}
+def reader(port):
+    socket.create_connection(("127.0.0.1", port)).recv(1)
+if __name__ == "__main__":
+    subprocess.Popen([sys.executable, "-c", DAEMON, sys.argv[2]])
+    p = mp.Process(target=reader, args=(int(sys.argv[1]),))
+    p.start()
+    p.join()
+"""
+
+
+@pytest.mark.timeout(60)
+def test_at_its_timeout_a_command_gets_the_report_and_its_tree_is_killed(tmp_path: Path) -> None:
+    program, daemon, save = tmp_path / "outside.py", tmp_path / "daemon", tmp_path / "hang.json"
+    program.write_text(OUTSIDE)
+    with socket.create_server(("127.0.0.1", 0)) as server:  # outside the tree: it never answers
+        port = server.getsockname()[1]
+        start = time.monotonic()
+        argv = ["--timeout", "1.5s", "--save", str(save), "--", sys.executable, str(program), str(port)]
+        done = joinstall("watch", *argv, str(daemon))
+        took = time.monotonic() - start
+    assert done.returncode == TIMED_OUT, done.stderr
+    text = done.stderr
+    assert text.startswith("joinstall watch: not proven when --timeout 1.5s expired: ")
+    assert "Not a hang" not in text and "live, not hung" not in text
+    assert f":{port}" in text and "What could still end the wait: " in text
+    assert text.count("py-spy stacks of process") >= 2 and "reader (outside.py:" in text
+    killed = re.search(
+        r"Killed \(SIGKILL\) the processes the command started: (.*)\.", text.replace("\n", " ")
+    )
+    assert killed is not None, text
+    # The daemon left the command's session and tree: found all the same (we adopt orphans).
+    assert f"{daemon.read_text()} (python" in killed.group(1)
+    assert wait_gone([int(daemon.read_text())]) == []
+    assert f"saved the diagnosis to {save}; read it on any machine with `joinstall explain {save}`" in text
+    assert not saved.read(save).proven
+    assert took < 1.5 + 8, took
 
 
 @pytest.mark.timeout(60)
@@ -113,6 +162,9 @@ def test_ctrl_c_and_sigterm_reach_the_command(sig: signal.Signals, status: int) 
         (["--", "no-such-command-here"], "'no-such-command-here' is not an executable"),
         (["--interval", "0", "--", "true"], "--interval: '0' is not an interval"),
         (["--json", "/nonexistent/dir/x.json", "--", "true"], "--json /nonexistent/dir/x.json"),
+        (["--timeout", "10x", "--", "true"], "--timeout: '10x' is not a duration"),
+        (["--timeout", "0", "--", "true"], "--timeout: '0' is not a duration"),
+        (["--save", "/", "--", "true"], "/ is a directory"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], needle: str) -> None:
