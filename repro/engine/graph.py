@@ -31,6 +31,8 @@ class Knot:
     forever: frozenset[Tid]
     #: The cycle to tell: each thread waits for the next, the last for the first.
     cycle: tuple[Tid, ...]
+    #: Bystanders left out of the analysis (a watcher's own threads, a test runner's).
+    ignore: frozenset[Tid] = frozenset()
 
     @property
     def timed(self) -> bool:
@@ -142,4 +144,4 @@ def analyse(waits: Mapping[Tid, Wait], *, live: Collection[Tid] = (), ignore: Co
     """The stuck sets and the cycle to tell, from every thread's wait."""
     held = stuck(waits, live=live, ignore=ignore)
     forever = stuck(waits, live=live, ignore=ignore, timed=False)
-    return Knot(waits, held, forever, cycle(waits, forever or held))
+    return Knot(waits, held, forever, cycle(waits, forever or held), frozenset(ignore))

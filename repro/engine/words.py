@@ -210,9 +210,10 @@ def _fd_of(proc: Process, w: Wait) -> int:
 
 def _breaker(n: Namer, snap: Snapshot, knot: Knot) -> str:
     """For an open wait: what it depends on that can still act, from a blocked writer if any."""
-    blocked = [w for w in knot.waits.values() if w.blocking]
+    mine = {t: w for t, w in knot.waits.items() if t not in knot.ignore}
+    blocked = [w for w in mine.values() if w.blocking]
     if not blocked:
-        away = [w for w in knot.waits.values() if w.outside]
+        away = [w for w in mine.values() if w.outside]
         if not away:
             return ""
         w = min(away, key=lambda w: (w.pid, w.tid))
@@ -228,6 +229,8 @@ def _breaker(n: Namer, snap: Snapshot, knot: Knot) -> str:
         if t in seen:
             continue
         seen.add(t)
+        if t in knot.ignore:
+            continue
         seen_wait = knot.waits.get(t)
         if seen_wait is None or not seen_wait.blocking or seen_wait.outside:
             live.append(t)
@@ -308,7 +311,7 @@ def describe(
                 f"{threads} threads in {procs} process{'es' if procs > 1 else ''} wait for each other in a"
                 f" closed cycle{ends}; every thread that could break it is waiting on it"
             )
-    elif any(w.blocking or w.outside for w in knot.waits.values()):
+    elif any(w.blocking or w.outside for t, w in knot.waits.items() if t not in knot.ignore):
         verdict = Verdict.BLOCKED
         breaker = _breaker(n, snap, knot)
         summary = (

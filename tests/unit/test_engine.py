@@ -399,3 +399,16 @@ def test_no_recorded_diagnosis_has_a_phrase_a_reader_stumbles_on() -> None:
         "nobody could",
     ]
     assert stumbles("it is is stuck") == ["is is"]
+
+
+def test_a_bystander_is_never_named_as_what_can_end_a_wait() -> None:
+    # The main thread joins a thread that waits on a socket; an ignored runner thread (xdist's
+    # IO thread) sleeps on a socket of its own: only the watched thread may be named.
+    sock = Fd(5, "socket", 77, True, True)
+    main = thread(10, FUTEX, (0, 0x89, 0, 0))
+    waiter = thread(11, 45, (5, 0, 100))
+    runner = thread(12, 45, (5, 0, 100))
+    snap = Snapshot(0.0, (proc(10, 1, (main, waiter, runner), (sock,)),), ())
+    knot = graph.analyse(waits.waits(snap), ignore={(10, 12)})
+    d = words.describe(snap, knot, 10, proven=False, samples=2, seconds=0.0)
+    assert "thread 11 " in d.breaker and "thread 12 " not in d.breaker, d.breaker
