@@ -232,10 +232,13 @@ def kill_all() -> None:
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
     global _deferred
+    # Only the first signal raises: a second one must not cut the clean-up short. Told before
+    # the kill: a second signal's handler runs inside this one's kill_all() (Python runs
+    # handlers between bytecodes), and counted after it, this one would not raise either.
+    first = not _signals
     _signals.append(signum)
     kill_all()
-    # Only the first signal raises: a second one must not cut the clean-up short.
-    if len(_signals) == 1:
+    if first:
         if _shield:
             _deferred = True
         else:
