@@ -52,7 +52,37 @@ def _ppids() -> dict[int, int]:
 
 
 def tree(root: int) -> list[int]:
-    """The root and all its living descendants, parents first (empty if the root is gone)."""
+    """The root and all its living descendants, parents first (empty if the root is gone).
+
+    Read from each thread's ``children`` file: a few reads per process of the tree, however many
+    processes the machine runs (2,000 unrelated ones cost the machine-wide scan ~30 ms). Where the
+    kernel has no such file (built without CONFIG_PROC_CHILDREN), every process's ppid instead.
+    """
+    out: list[int] = []
+    todo = [root]
+    while todo:
+        pid = todo.pop(0)
+        try:
+            tids = os.listdir(f"{PROC}/{pid}/task")
+        except OSError:  # gone meanwhile (or the root never was)
+            continue
+        kids: set[int] = set()
+        for tid in tids:
+            try:
+                with open(f"{PROC}/{pid}/task/{tid}/children", "rb") as f:
+                    kids.update(int(c) for c in f.read().split())
+            except FileNotFoundError:
+                if not os.path.exists(f"{PROC}/{pid}/task/{tid}"):
+                    continue  # the thread exited
+                return _tree_by_ppid(root)  # no children files on this kernel
+            except OSError:
+                continue
+        out.append(pid)
+        todo += sorted(kids)
+    return out
+
+
+def _tree_by_ppid(root: int) -> list[int]:
     ppids = _ppids()
     if root not in ppids:
         return []
