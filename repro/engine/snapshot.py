@@ -190,6 +190,12 @@ def _timespec(pid: int, addr: int, absolute_clock: int | None) -> float | None:
     return max(0.0, value)
 
 
+def _given(pointer: int, timeout: float | None) -> float | None:
+    """A timeout read through a pointer: a non-NULL one we could not read counts as a short wait
+    (a polling loop: live), never as a wait for ever."""
+    return 0.0 if pointer and timeout is None else timeout
+
+
 def _wait_details(pid: int, nr: int | None, args: tuple[int, ...]) -> dict[str, Any]:
     """What a wait needs from the process's memory: poll fds and the timeout."""
     name = syscalls.name(nr)
@@ -201,11 +207,15 @@ def _wait_details(pid: int, nr: int | None, args: tuple[int, ...]) -> dict[str, 
             ms = struct.unpack("i", struct.pack("I", args[2] & 0xFFFFFFFF))[0]
             timeout = None if ms < 0 else ms / 1000
         else:
-            timeout = _timespec(pid, args[2], None) if args[2] else None
+            timeout = _given(args[2], _timespec(pid, args[2], None) if args[2] else None)
         return {"fds": fds, "timeout": timeout}
     if name in ("epoll_wait", "epoll_pwait") and len(args) >= 4:
         ms = struct.unpack("i", struct.pack("I", args[3] & 0xFFFFFFFF))[0]
         return {"fds": _epoll_fds(pid, args[0]), "timeout": None if ms < 0 else ms / 1000}
+    if name == "epoll_pwait2" and len(args) >= 4:
+        # Its timeout is a timespec pointer (NULL: for ever), not milliseconds.
+        timeout = _given(args[3], _timespec(pid, args[3], None) if args[3] else None)
+        return {"fds": _epoll_fds(pid, args[0]), "timeout": timeout}
     if name in ("select", "pselect6") and len(args) >= 5:
         fds = _select_fds(pid, args[0], args[1], args[2])
         timeout = None
@@ -217,7 +227,7 @@ def _wait_details(pid: int, nr: int | None, args: tuple[int, ...]) -> dict[str, 
                     timeout = float(sec) + float(usec) / 1e6
             else:
                 timeout = _timespec(pid, args[4], None)
-        return {"fds": fds, "timeout": timeout}
+        return {"fds": fds, "timeout": _given(args[4], timeout)}
     if name == "futex" and len(args) >= 4:
         op = args[1]
         cmd = op & 0x7F
@@ -226,7 +236,7 @@ def _wait_details(pid: int, nr: int | None, args: tuple[int, ...]) -> dict[str, 
             clock = None
             if cmd == syscalls.FUTEX_WAIT_BITSET:
                 clock = time.CLOCK_REALTIME if op & syscalls.FUTEX_CLOCK_REALTIME else time.CLOCK_MONOTONIC
-            return {"timeout": _timespec(pid, args[3], clock)}
+            return {"timeout": _given(args[3], _timespec(pid, args[3], clock))}
     return {}
 
 
