@@ -412,3 +412,11 @@ def test_a_bystander_is_never_named_as_what_can_end_a_wait() -> None:
     knot = graph.analyse(waits.waits(snap), ignore={(10, 12)})
     d = words.describe(snap, knot, 10, proven=False, samples=2, seconds=0.0)
     assert "thread 11 " in d.breaker and "thread 12 " not in d.breaker, d.breaker
+
+
+def test_a_timeout_that_cannot_be_read_is_a_short_wait_never_one_for_ever() -> None:
+    from joinstall.engine import snapshot
+
+    assert snapshot._given(0x7FFE0000, None) == 0.0  # a pointer we could not read: live
+    assert snapshot._given(0, None) is None  # NULL: no timeout at all
+    assert snapshot._given(0x7FFE0000, 2.5) == 2.5
