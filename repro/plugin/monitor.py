@@ -230,7 +230,23 @@ class Monitor:
         stacks = {pid: text for pid, text in diagnosis.stacks.items() if pid != str(self.me)}
         threads = tuple(t for t in diagnosis.threads if t.pid != self.me)
         missing = tuple(m for m in diagnosis.missing if not m.startswith(f"process {self.me}:"))
-        return dataclasses.replace(diagnosis, threads=threads, stacks=stacks, missing=missing)
+        evidence = diagnosis.evidence
+        if evidence is not None:
+            # Its threads were ignored all along: without them the samples say the same.
+            def without(snap: Any) -> Any:
+                if snap is None:
+                    return None
+                return dataclasses.replace(snap, procs=tuple(p for p in snap.procs if p.pid != self.me))
+
+            evidence = dataclasses.replace(
+                evidence,
+                before=without(evidence.before),
+                after=without(evidence.after),
+                ignore=frozenset(t for t in evidence.ignore if t[0] != self.me),
+            )
+        return dataclasses.replace(
+            diagnosis, threads=threads, stacks=stacks, missing=missing, evidence=evidence
+        )
 
     def sample(self, phase: Phase) -> None:
         phase.due = time.monotonic() + phase.interval

@@ -260,7 +260,12 @@ def test_each_hanging_or_timed_out_test_is_saved_for_explain(timeouts: Shared) -
     assert [f.name.split("-")[0] for f in files] == ["test_ci.py"] * 3, timeouts.ran.out
     by_test = {f.name.split("--")[1].rsplit("-", 1)[0]: f for f in files}
     assert set(by_test) == {"test_own_timeout", "test_stall", "test_waits_on_a_server_outside"}
-    assert saved.read(by_test["test_stall"]).verdict.value == "stalled"
+    stall = saved.read(by_test["test_stall"])
+    assert stall.verdict.value == "stalled" and stall.evidence is not None
+    # The monitor watches from inside pytest's tree; it is no part of the test, nor of its file.
+    commands = [" ".join(p.cmdline) for p in stall.evidence.after.procs]
+    assert commands and not any("monitor.py" in c for c in commands), commands
+    assert stall.evidence.describe().verdict.value == "stalled"
     assert not saved.read(by_test["test_waits_on_a_server_outside"]).proven
     for f in files:
         assert f"Saved the diagnosis to {f}; read it on any machine with" in timeouts.ran.out.replace(
