@@ -157,7 +157,13 @@ def _pool(
         told = [t for t in labels if t[0] in {parent.pid, *(w.pid for w in workers)}]
         if told and not any(_in_pool_module(labels, t) for t in told):
             continue  # py-spy saw the frames, and they are no pool's
-        return _pool_cause(parent, workers, bool(tasks), proc, departed)
+        cause = _pool_cause(parent, workers, bool(tasks), proc, departed)
+        if not told and cause.text.startswith("a worker died"):
+            # Neither py-spy's frames nor a departure seen confirm it: say how sure this is.
+            cause = Cause(
+                f"from /proc alone, this looks like a multiprocessing Pool in which {cause.text}", cause.fix
+            )
+        return cause
     return None
 
 
