@@ -59,9 +59,6 @@ def main() -> None:
         (f"spy, duplex hang, {CROWD:,} sleepers, {2 * PAIRS + 2 * TCP:,} sockets", crowded),
     ]
     timing.table(rows, base="spy, duplex Pipe recv + join")
-    verdicts = [
-        f"duplex {quiet:.2f} s (goal <= 0.4 s): {'met' if quiet <= 0.4 else 'MISSED'}",
-        f"asyncio {loop:.2f} s (goal <= 0.4 s): {'met' if loop <= 0.4 else 'MISSED'}",
-        f"crowded {crowded / quiet:.2f}x (goal <= 1.5x): {'met' if crowded / quiet <= 1.5 else 'MISSED'}",
-    ]
-    print("  " + "; ".join(verdicts))
+    timing.goals(
+        ("duplex", quiet, 0.4, " s"), ("asyncio", loop, 0.4, " s"), ("crowded", crowded / quiet, 1.5, "x")
+    )

@@ -27,3 +27,12 @@ def table(rows: list[tuple[str, float]], base: str) -> None:
     width = max(len(name) for name, _ in rows)
     for name, secs in rows:
         print(f"  {name:<{width}}  {secs * 1000:9.1f} ms   {secs / ref:6.2f}x of {base}")
+
+
+def goals(*checks: tuple[str, float, float, str]) -> None:
+    """One line of (label, value, limit, unit) checks: ``label 0.21 s (goal <= 0.4 s): met``."""
+    said = [
+        f"{label} {value:.2f}{unit} (goal <= {limit:g}{unit}): {'met' if value <= limit else 'MISSED'}"
+        for label, value, limit, unit in checks
+    ]
+    print("  " + "; ".join(said))

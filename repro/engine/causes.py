@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from joinstall.engine import syscalls
 from joinstall.engine.graph import Knot
 from joinstall.engine.snapshot import Process, Snapshot
-from joinstall.engine.waits import Kind, Tid, Wait, holders, is_forkserver, is_service
+from joinstall.engine.waits import Kind, Tid, Wait, holders, is_forkserver, is_service, is_wake_up_socket
 
 FIX_POOL = (
     "use concurrent.futures.ProcessPoolExecutor, which raises BrokenProcessPool when a worker"
@@ -78,8 +78,7 @@ class Cause:
     fix: str
 
 
-#: Namer.who / Namer.proc, as words.py makes them.
-Who = Callable[[Tid], str]
+#: Namer.proc, as words.py makes it: ``parent 12``, ``child 13``.
 Proc = Callable[[int], str]
 Labels = Mapping[Tid, tuple[str | None, str | None, str | None]]
 
@@ -88,12 +87,11 @@ def find(
     snap: Snapshot,
     knot: Knot,
     labels: Labels,
-    who: Who,
     proc: Proc,
     departed: Sequence[Departure] = (),
 ) -> Cause | None:
     """The cause of a proven knot, when one of the families above shows; else None."""
-    return _pool(snap, knot, labels, proc, departed) or _loop(snap, knot, labels, who, proc)
+    return _pool(snap, knot, labels, proc, departed) or _loop(snap, knot, labels, proc)
 
 
 def _signame(number: int) -> str:
@@ -157,13 +155,7 @@ def _pool(
         told = [t for t in labels if t[0] in {parent.pid, *(w.pid for w in workers)}]
         if told and not any(_in_pool_module(labels, t) for t in told):
             continue  # py-spy saw the frames, and they are no pool's
-        cause = _pool_cause(parent, workers, bool(tasks), proc, departed)
-        if not told and cause.text.startswith("a worker died"):
-            # Neither py-spy's frames nor a departure seen confirm it: say how sure this is.
-            cause = Cause(
-                f"from /proc alone, this looks like a multiprocessing Pool in which {cause.text}", cause.fix
-            )
-        return cause
+        return _pool_cause(parent, workers, bool(tasks), proc, departed, framed=bool(told))
     return None
 
 
@@ -175,8 +167,15 @@ def _children(snap: Snapshot, parent: Process) -> list[Process]:
 
 
 def _pool_cause(
-    parent: Process, workers: list[Process], reading: bool, proc: Proc, departed: Sequence[Departure]
+    parent: Process,
+    workers: list[Process],
+    reading: bool,
+    proc: Proc,
+    departed: Sequence[Departure],
+    *,
+    framed: bool,
 ) -> Cause:
+    """The words of a Pool's cause. ``framed``: py-spy's frames confirmed it is a Pool."""
     n = len(workers)
     idle = {1: f"the only worker of the Pool in {proc(parent.pid)} is idle"}.get(
         n, f"{'both' if n == 2 else f'all {n}'} workers of the Pool in {proc(parent.pid)} are idle"
@@ -188,6 +187,8 @@ def _pool_cause(
         said = " and ".join(f"worker {d.pid} died ({d.words()})" for d in gone)
     else:
         said = "a worker died (this watch did not see it go: the Pool had already reaped it)"
+        if not framed:  # neither py-spy's frames nor a departure confirm it: say how sure this is
+            said = f"from /proc alone, this looks like a multiprocessing Pool in which {said}"
     if reading:
         text = (
             f"{said} while it ran a task, and that task's result will never come: {idle}, the task"
@@ -203,11 +204,11 @@ def _pool_cause(
     return Cause(text, FIX_POOL_LOCK)
 
 
-def _loop(snap: Snapshot, knot: Knot, labels: Labels, who: Who, proc: Proc) -> Cause | None:
+def _loop(snap: Snapshot, knot: Knot, labels: Labels, proc: Proc) -> Cause | None:
     """An event loop (a thread in ``epoll_wait`` with no timeout on its own wake-up socket)."""
     for t in sorted(knot.forever):
         w = knot.waits[t]
-        if w.kind is not Kind.POLL or "epoll" not in w.what or "wake-up socket" not in w.what:
+        if w.kind is not Kind.POLL or not _event_loop(snap, t):
             continue
         frame = labels.get(t, (None, None, None))[2] or ""
         if frame and "selectors" not in frame and "asyncio" not in frame and "select" not in frame:
@@ -243,14 +244,16 @@ def _unread_pipe(snap: Snapshot, knot: Knot, loop: Tid) -> Tid | None:
     polled = {e.inode for fd, _ in th.fds if (e := owner.fd(fd)) is not None}
     for t in knot.forever:
         w = knot.waits[t]
-        if w.kind is Kind.PIPE_WRITE and w.pipe not in polled and t[0] != loop[0]:
-            readers = holders(snap, w.pipe, write=False)
-            if readers == [owner] and syscalls.name(_syscall(snap, t)) in syscalls.WRITES:
-                return t
+        unread = w.kind is Kind.PIPE_WRITE and w.pipe not in polled and t[0] != loop[0]
+        if unread and holders(snap, w.pipe, write=False) == [owner]:
+            return t
     return None
 
 
-def _syscall(snap: Snapshot, t: Tid) -> int | None:
-    p = snap.proc(t[0])
-    th = next((x for x in p.threads if x.tid == t[1]), None) if p else None
-    return th.syscall if th else None
+def _event_loop(snap: Snapshot, t: Tid) -> bool:
+    """The thread sleeps in ``epoll_wait`` on a wake-up socket of its own process."""
+    owner = snap.proc(t[0])
+    th = next((x for x in owner.threads if x.tid == t[1]), None) if owner else None
+    if owner is None or th is None or not syscalls.name(th.syscall).startswith("epoll"):
+        return False
+    return any((end := owner.fd(fd)) is not None and is_wake_up_socket(snap, owner, end) for fd, _ in th.fds)

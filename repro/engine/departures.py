@@ -117,7 +117,6 @@ class Departures:
         self.alive: dict[int, int] = {}
         self.status: dict[int, int] = {}
         self.gone: list[Departure] = []
-        self.me = os.getpid()
         self.events = ExitEvents.open()
 
     def observe(self, snap: Snapshot) -> None:

@@ -318,8 +318,7 @@ def _ready_by(snap: Snapshot, proc: Process, end: Fd, events: int) -> tuple[list
                 if peers is None:
                     return None
                 found += peers
-        if found and all(p.pid == proc.pid for p in found):
-            # Both ends in one process: a wake-up socket (asyncio's self-pipe, a selector's).
+        if is_wake_up_socket(snap, proc, end):
             name = f"its own wake-up socket:[{end.inode}]"
         return found, name
     if end.kind == "pidfd" and events & syscalls.POLLIN:
@@ -340,15 +339,25 @@ def _ready_by(snap: Snapshot, proc: Process, end: Fd, events: int) -> tuple[list
     return None
 
 
+def is_wake_up_socket(snap: Snapshot, proc: Process, end: Fd) -> bool:
+    """A socket whose peer only its own process holds: a wake-up socket (asyncio's self-pipe, a
+    selector's), written by the process's other threads and its signal handlers."""
+    if end.kind != "socket":
+        return False
+    sock = snap.socket(end.inode)
+    peers = socket_holders(snap, sock.peer) if sock is not None and sock.peer else []
+    return bool(peers) and all(p.pid == proc.pid for p in peers)
+
+
 def _fd_name(snap: Snapshot, end: Fd | None, fd: int) -> str:
     if end is None:
         return f"fd {fd}" if fd >= 0 else "a file no longer open under its number"
     if end.kind == "socket":
         sock = snap.socket(end.inode)
         return describe_socket(sock) if sock else f"socket:[{end.inode}]"
-    if end.kind in ("pipe", "other"):
-        return f"{end.kind} fd {end.fd}" if end.kind == "other" else f"pipe:[{end.inode}]"
-    return f"{end.kind} {end.fd}"
+    if end.kind == "pipe":
+        return f"pipe:[{end.inode}]"
+    return f"{end.kind} fd {end.fd}" if end.kind == "other" else f"{end.kind} {end.fd}"
 
 
 def _futex_wait(snap: Snapshot, proc: Process, th: Thread, me: Tid) -> Wait:

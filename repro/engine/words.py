@@ -296,7 +296,7 @@ def describe(
         behind = tuple(_step(n, snap, knot.waits[t], None) for t in knot.behind())
         until = knot.release
         fix = _fix(snap, knot)
-        found = causes.find(snap, knot, labels, n.who, n.proc, departed)
+        found = causes.find(snap, knot, labels, n.proc, departed)
         if found is not None:
             cause, fix = found.text, found.fix
         ends = f" until its timeout ends (within {until:g} s)" if until is not None else " for ever"

@@ -213,15 +213,10 @@ class Monitor:
 
     def ignore(self) -> frozenset[int]:
         """The monitor's threads, its children's (py-spy), and pytest's bystanders."""
-        mine = set()
-        for task in _listdir(f"{PROC}/{self.me}/task"):
-            mine.add(int(task))
-            try:
-                with open(f"{PROC}/{self.me}/task/{task}/children") as f:
-                    mine.update(int(c) for c in f.read().split())
-            except OSError:
-                continue
-        return self.bystanders | mine
+        from joinstall.plugin.cleanup import children
+
+        mine = {int(task) for task in _listdir(f"{PROC}/{self.me}/task")}
+        return self.bystanders | mine | set(children(self.me))
 
     def scrub(self, diagnosis: Diagnosis) -> Diagnosis:
         """The diagnosis without the monitor's own process (it is no part of the test)."""
